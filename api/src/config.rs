@@ -1,0 +1,161 @@
+//! Command line and `CIN_*` environment.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cin-catalogue",
+    version,
+    about = "The CIN Registry Catalogue: registries of Japan's Clinical Innovation Network, searchable, kept current, with a consultation desk"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Where the SQLite file, the signing secret and mail files live.
+    #[arg(long, env = "CIN_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+    /// `postgres://user@host/db` for PostgreSQL; a file path for SQLite.
+    /// Default: `<data dir>/catalogue.sqlite3`.
+    #[arg(long, env = "CIN_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+}
+
+impl CommonArgs {
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            self.data_dir
+                .join("catalogue.sqlite3")
+                .to_string_lossy()
+                .into_owned()
+        })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the sample registries and demo users; existing ones are kept as they are.
+    Seed,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print the OpenAPI document (or write it to a file).
+    Openapi {
+        /// Write here instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account. The password comes from --password, CIN_USER_PASSWORD, or standard input.
+    Create(UserCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserCreateArgs {
+    #[arg(long)]
+    pub email: String,
+    /// company, holder, office or admin
+    #[arg(long)]
+    pub role: String,
+    #[arg(long)]
+    pub display_name: String,
+    #[arg(long)]
+    pub organisation: Option<String>,
+    /// ja or en: the language of the mail this user receives
+    #[arg(long, default_value = "ja")]
+    pub language: String,
+    #[arg(long, env = "CIN_USER_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[arg(long, env = "CIN_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Secret for signing access tokens. Without it, one is generated once and
+    /// kept in `<data dir>/jwt-secret`. Every instance sharing a database needs the same.
+    #[arg(long, env = "CIN_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "CIN_ACCESS_TOKEN_TTL", default_value_t = 900)]
+    pub access_token_ttl: i64,
+    /// Lifetime of a refresh token, in days.
+    #[arg(long, env = "CIN_REFRESH_TOKEN_DAYS", default_value_t = 30)]
+    pub refresh_token_days: i64,
+    /// Do not load the sample data into an empty database.
+    #[arg(long, env = "CIN_NO_SEED")]
+    pub no_seed: bool,
+    /// Database connections in the pool.
+    #[arg(long, env = "CIN_DB_POOL_SIZE", default_value_t = 10)]
+    pub pool_size: u32,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "CIN_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+/// The defaults (and `CIN_*` environment) as `serve` would take them.
+impl Default for ServeArgs {
+    fn default() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Only::parse_from(["cin-catalogue"]).serve
+    }
+}
+
+/// The signing secret: given, or read from the data dir, or made once and kept there.
+pub fn jwt_secret(given: Option<&str>, data_dir: &Path) -> std::io::Result<String> {
+    if let Some(secret) = given {
+        return Ok(secret.to_string());
+    }
+    let path = data_dir.join("jwt-secret");
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if !secret.trim().is_empty() => Ok(secret.trim().to_string()),
+        _ => {
+            std::fs::create_dir_all(data_dir)?;
+            let secret = crate::auth::tokens::new_secret();
+            write_private(&path, &secret)?;
+            tracing::warn!(
+                path = %path.display(),
+                "no CIN_JWT_SECRET given: generated one and kept it in the data dir; \
+                 set CIN_JWT_SECRET to share it between instances"
+            );
+            Ok(secret)
+        }
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(content.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    std::fs::write(path, content)
+}

@@ -1,0 +1,9 @@
+//! Validated types and the rules of the catalogue. No I/O happens here.
+
+pub mod access;
+pub mod diff;
+pub mod merge_patch;
+pub mod registry;
+pub mod role;
+pub mod validation;
+pub mod vocabulary;

@@ -1,0 +1,208 @@
+//! The one table of error codes, and their RFC 9457 `application/problem+json` form.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::validation::FieldError;
+use crate::store::StoreError;
+
+macro_rules! error_codes {
+    ($($variant:ident => ($code:literal, $status:ident, $title:literal),)*) => {
+        /// Stable, machine-readable error codes. The code, not the message, is the contract.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode { $($variant,)* }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)* }
+            }
+
+            pub fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$variant => StatusCode::$status,)* }
+            }
+
+            pub fn title(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $title,)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    MalformedJson => ("malformed_json", BAD_REQUEST, "The request body is not valid JSON"),
+    InvalidQuery => ("invalid_query", BAD_REQUEST, "A query parameter is invalid"),
+    InvalidHeader => ("invalid_header", BAD_REQUEST, "A request header is invalid"),
+    Unauthenticated => ("unauthenticated", UNAUTHORIZED, "Authentication is required"),
+    InvalidToken => ("invalid_token", UNAUTHORIZED, "The access token is invalid"),
+    TokenExpired => ("token_expired", UNAUTHORIZED, "The access token has expired"),
+    InvalidCredentials => ("invalid_credentials", UNAUTHORIZED, "Email or password is wrong"),
+    InvalidRefreshToken => ("invalid_refresh_token", UNAUTHORIZED, "The refresh token is invalid, used or expired"),
+    Forbidden => ("forbidden", FORBIDDEN, "Your role does not allow this"),
+    NotFound => ("not_found", NOT_FOUND, "Not found"),
+    MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "Method not allowed on this resource"),
+    NotAcceptable => ("not_acceptable", NOT_ACCEPTABLE, "No acceptable representation"),
+    RegistryCodeTaken => ("registry_code_taken", CONFLICT, "A registry with this code exists"),
+    EmailTaken => ("email_taken", CONFLICT, "A user with this email exists"),
+    InvalidStateTransition => ("invalid_state_transition", CONFLICT, "The object is not in a state that allows this"),
+    PreconditionFailed => ("precondition_failed", PRECONDITION_FAILED, "The object has changed since you read it"),
+    PayloadTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, "The request body is too large"),
+    UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "The request body must be JSON"),
+    ValidationFailed => ("validation_failed", UNPROCESSABLE_ENTITY, "The request has invalid fields"),
+    PreconditionRequired => ("precondition_required", PRECONDITION_REQUIRED, "This update needs an If-Match header"),
+    Internal => ("internal", INTERNAL_SERVER_ERROR, "Internal error"),
+    ServiceUnavailable => ("service_unavailable", SERVICE_UNAVAILABLE, "The service is temporarily unavailable"),
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:cin-catalogue:problem:validation_failed",
+    "title": "The request has invalid fields",
+    "status": 422,
+    "code": "validation_failed",
+    "detail": "1 field is invalid",
+    "errors": [{"field": "region", "code": "unknown_value", "message": "`osak` is not a region code", "allowed": ["hokkaido", "..."]}]
+}))]
+pub struct Problem {
+    /// `urn:cin-catalogue:problem:<code>`
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    /// Stable machine-readable code; see the error table in the API description.
+    pub code: String,
+    pub detail: String,
+    /// Every failing field, for validation errors.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// The moves allowed from the current state, for `invalid_state_transition`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
+}
+
+/// An error on its way to becoming a problem response.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+    pub allowed: Option<Vec<String>>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+            allowed: None,
+        }
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.len() {
+            1 => "1 field is invalid".to_string(),
+            n => format!("{n} fields are invalid"),
+        };
+        Self {
+            errors,
+            ..Self::new(ErrorCode::ValidationFailed, detail)
+        }
+    }
+
+    pub fn query(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let message = message.into();
+        let field = field.into();
+        Self {
+            errors: vec![FieldError::new(
+                field.clone(),
+                "invalid_value",
+                message.clone(),
+            )],
+            ..Self::new(ErrorCode::InvalidQuery, format!("`{field}`: {message}"))
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, what)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, detail)
+    }
+
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        // The cause goes to the log; the client learns only that it was our fault.
+        tracing::error!(error = %err, "internal error");
+        Self::new(ErrorCode::Internal, "An unexpected error occurred")
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            problem_type: format!("urn:cin-catalogue:problem:{}", self.code.as_str()),
+            title: self.code.title().to_string(),
+            status: self.code.status().as_u16(),
+            code: self.code.as_str().to_string(),
+            detail: self.detail.clone(),
+            errors: self.errors.clone(),
+            allowed: self.allowed.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type("application/problem+json");
+        if self.code.status() == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(self.problem())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(reason) => {
+                tracing::warn!(%reason, "database unavailable");
+                ApiError::new(
+                    ErrorCode::ServiceUnavailable,
+                    "The database is unavailable; try again shortly",
+                )
+            }
+            StoreError::Query(err) => ApiError::from(err),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            Error::NotFound => ApiError::not_found("Not found"),
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                tracing::warn!(reason = info.message(), "database connection closed");
+                ApiError::new(
+                    ErrorCode::ServiceUnavailable,
+                    "The database is unavailable; try again shortly",
+                )
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The CIN Registry Catalogue service.
+
+pub mod accounts;
+pub mod auth;
+pub mod catalogue;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod seed;
+pub mod startup;
+pub mod store;

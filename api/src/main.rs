@@ -1,0 +1,113 @@
+use std::io::BufRead;
+use std::sync::Arc;
+
+use clap::Parser;
+
+use cin_catalogue::accounts::{self, NewUser};
+use cin_catalogue::clock::{Clock, SystemClock};
+use cin_catalogue::config::{Cli, Command, ServeArgs, UserCommand};
+use cin_catalogue::domain::role::Role;
+use cin_catalogue::startup::{Application, Settings};
+use cin_catalogue::store::Store;
+use cin_catalogue::{openapi, seed};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CIN_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let common = cli.common;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    match cli
+        .command
+        .unwrap_or_else(|| Command::Serve(ServeArgs::default()))
+    {
+        Command::Serve(serve) => {
+            let app = Application::build(Settings {
+                database_url: common.database_url(),
+                data_dir: common.data_dir.clone(),
+                serve: serve.clone(),
+                clock,
+            })
+            .await?;
+            tracing::info!(
+                "listening on http://{}:{} (API docs at /docs)",
+                serve.bind.ip(),
+                app.port()
+            );
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let applied = store(&common.database_url())?.migrate()?;
+            println!("{} migration(s) applied", applied.len());
+        }
+        Command::Seed => {
+            let report = seed::load(&store(&common.database_url())?, clock.now())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{} user(s) and {} registr{} added",
+                report.users_created,
+                report.registries_created,
+                if report.registries_created == 1 {
+                    "y"
+                } else {
+                    "ies"
+                }
+            );
+        }
+        Command::User(UserCommand::Create(args)) => {
+            let role = Role::parse(&args.role).ok_or_else(|| {
+                anyhow::anyhow!("--role must be company, holder, office or admin")
+            })?;
+            let password = match args.password {
+                Some(p) => p,
+                None => {
+                    eprintln!("password:");
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let new = NewUser {
+                email: args.email,
+                password,
+                role,
+                display_name: args.display_name,
+                organisation: args.organisation,
+                language: args.language,
+            };
+            let store = store(&common.database_url())?;
+            let now = clock.now();
+            let user = store
+                .write_blocking(|conn| accounts::create_user(conn, &new, None, now))
+                .map_err(|e| anyhow::anyhow!("{e}{}", field_list(&e)))?;
+            println!("created {} ({}) id {}", user.email, user.role, user.id);
+        }
+        Command::Openapi { output } => {
+            let json = openapi::to_pretty_json();
+            match output {
+                Some(path) => std::fs::write(&path, json)?,
+                None => print!("{json}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn store(url: &str) -> anyhow::Result<Store> {
+    let store = Store::connect(url, 2)?;
+    store.migrate()?;
+    Ok(store)
+}
+
+fn field_list(err: &cin_catalogue::error::ApiError) -> String {
+    err.errors
+        .iter()
+        .map(|f| format!("\n  {}: {}", f.field, f.message))
+        .collect()
+}

@@ -1,0 +1,125 @@
+//! Registry entries: the public catalogue, and the office's and holders' edits.
+
+mod create;
+mod holders;
+mod list;
+mod publish;
+mod read;
+mod revisions;
+mod update;
+
+pub use create::__path_create;
+pub use holders::{__path_add_holder, __path_list_holders, __path_remove_holder};
+pub use list::{__path_list, RegistryListQuery};
+pub use publish::{__path_publish, __path_withdraw};
+pub use read::__path_read;
+pub use revisions::{
+    __path_compare_revisions, __path_list_revisions, __path_read_revision, DiffQuery, RegistryDiff,
+    RevisionSummary,
+};
+pub use update::__path_update;
+
+use actix_web::web;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::CurrentUser;
+use crate::domain::access::{self, Actor};
+use crate::domain::registry::{PublicationState, RegistryRecord};
+use crate::domain::role::Role;
+use crate::error::ApiError;
+use crate::store::registries::{self, RegistryRow};
+use crate::store::DbConnection;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(list::list)
+        .service(create::create)
+        .service(read::read)
+        .service(update::update)
+        .service(publish::publish)
+        .service(publish::withdraw)
+        .service(holders::list_holders)
+        .service(holders::add_holder)
+        .service(holders::remove_holder)
+        .service(revisions::list_revisions)
+        .service(revisions::read_revision)
+        .service(revisions::compare_revisions);
+}
+
+/// A registry entry: catalogue bookkeeping around the survey record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Registry {
+    pub id: uuid::Uuid,
+    #[schema(example = "CIN-R-000001")]
+    pub registry_code: String,
+    pub publication_state: PublicationState,
+    /// Increases by one with every change; the `ETag` is this number in quotes.
+    pub revision: i32,
+    pub survey_round: i32,
+    /// When a holder last edited or confirmed the entry.
+    pub last_confirmed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// The record. `contact` is present only for the office and the registry's holders.
+    pub record: RegistryRecord,
+}
+
+impl Registry {
+    /// The view of a stored row; `private` adds the contact details.
+    pub fn from_row(row: &RegistryRow, private: bool) -> Result<Registry, ApiError> {
+        let record = stored_record(&row.record)?;
+        Ok(Registry {
+            id: row.id.parse().map_err(ApiError::internal)?,
+            registry_code: row.registry_code.clone(),
+            publication_state: stored_state(&row.publication_state)?,
+            revision: row.revision,
+            survey_round: row.survey_round,
+            last_confirmed_at: row.last_confirmed_at.map(|t| t.and_utc()),
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            record: if private { record } else { record.public() },
+        })
+    }
+}
+
+pub fn stored_record(json: &str) -> Result<RegistryRecord, ApiError> {
+    serde_json::from_str(json).map_err(ApiError::internal)
+}
+
+pub fn stored_state(state: &str) -> Result<PublicationState, ApiError> {
+    PublicationState::parse(state)
+        .ok_or_else(|| ApiError::internal(format!("unknown publication state {state}")))
+}
+
+/// A registry and what the caller is to it. Entries the caller may not see
+/// are 404, not 403, so that their existence does not leak.
+pub fn load_visible(
+    conn: &mut DbConnection,
+    code: &str,
+    user: Option<&CurrentUser>,
+) -> Result<(RegistryRow, Option<Actor>), ApiError> {
+    let not_found = || ApiError::not_found(format!("No registry {code}"));
+    let row = registries::find_by_code(conn, code)?.ok_or_else(not_found)?;
+    let actor = match user {
+        Some(u) => Some(Actor {
+            role: u.role,
+            holds_registry: u.role == Role::Holder && registries::is_holder(conn, &row.id, &u.id)?,
+        }),
+        None => None,
+    };
+    if !access::may_read_registry(actor, stored_state(&row.publication_state)?) {
+        return Err(not_found());
+    }
+    Ok((row, actor))
+}
+
+/// 403 unless the caller may see the registry's private side (contact, history).
+pub fn require_private(actor: Option<Actor>, what: &str) -> Result<Actor, ApiError> {
+    match actor {
+        Some(a) if access::may_see_private(a) => Ok(a),
+        _ => Err(ApiError::forbidden(format!(
+            "Only the office and this registry's holders may {what}"
+        ))),
+    }
+}

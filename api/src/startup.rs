@@ -1,0 +1,114 @@
+//! Builds the application from its settings; `main` and the tests use the same code.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use actix_web::{middleware, web, App, HttpResponse, HttpServer};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::tokens::TokenKeys;
+use crate::clock::Clock;
+use crate::config::{self, ServeArgs};
+use crate::extract::MAX_BODY_BYTES;
+use crate::store::Store;
+use crate::{openapi, routes, seed};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub store: Store,
+    pub tokens: TokenKeys,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub struct Settings {
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub serve: ServeArgs,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+}
+
+impl Application {
+    /// Connects, migrates, seeds an empty database, and binds the port
+    /// (port 0 picks a free one).
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let store = Store::connect(&settings.database_url, settings.serve.pool_size)?;
+        let now = settings.clock.now();
+        let seed = !settings.serve.no_seed;
+        let setup = store.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            setup.migrate()?;
+            if seed {
+                if let Some(report) =
+                    seed::load_if_empty(&setup, now).map_err(|e| anyhow::anyhow!("{e}"))?
+                {
+                    tracing::info!(
+                        users = report.users_created,
+                        registries = report.registries_created,
+                        "empty database: loaded the sample catalogue"
+                    );
+                }
+            }
+            Ok(())
+        })
+        .await??;
+        let secret = config::jwt_secret(settings.serve.jwt_secret.as_deref(), &settings.data_dir)?;
+        let tokens = TokenKeys::new(
+            secret.as_bytes(),
+            chrono::Duration::seconds(settings.serve.access_token_ttl),
+            chrono::Duration::days(settings.serve.refresh_token_days),
+        );
+        let state = web::Data::new(AppState {
+            store,
+            tokens,
+            clock: settings.clock,
+        });
+        let listener = TcpListener::bind(settings.serve.bind)?;
+        let port = listener.local_addr()?.port();
+        let document = openapi::document();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .wrap(
+                    middleware::DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "no-referrer")),
+                )
+                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+                .configure(routes::configure)
+                .route(
+                    "/docs",
+                    web::get().to(|| async {
+                        HttpResponse::PermanentRedirect()
+                            .insert_header(("Location", "/docs/"))
+                            .finish()
+                    }),
+                )
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))
+                .default_service(web::to(routes::fallback))
+        })
+        .listen(listener)?;
+        if let Some(workers) = settings.serve.workers {
+            server = server.workers(workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,98 @@
+// The tables of migrations/{sqlite,postgres}; both folders produce these columns.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        display_name -> Text,
+        organisation -> Nullable<Text>,
+        language -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    registries (id) {
+        id -> Text,
+        registry_code -> Text,
+        publication_state -> Text,
+        revision -> Integer,
+        survey_round -> Integer,
+        record -> Text,
+        name_ja -> Text,
+        search_text -> Text,
+        last_confirmed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registry_revisions (registry_id, revision) {
+        registry_id -> Text,
+        revision -> Integer,
+        action -> Text,
+        publication_state -> Text,
+        survey_round -> Integer,
+        record -> Text,
+        changed_fields -> Text,
+        author_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    registry_holders (registry_id, user_id) {
+        registry_id -> Text,
+        user_id -> Text,
+        assigned_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Text,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(registry_revisions -> registries (registry_id));
+diesel::joinable!(registry_holders -> registries (registry_id));
+diesel::joinable!(registry_holders -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    sessions,
+    refresh_tokens,
+    registries,
+    registry_revisions,
+    registry_holders,
+    audit_log,
+);
