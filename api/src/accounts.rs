@@ -1,7 +1,7 @@
 //! Creating accounts, shared by the API, the command line and the seed loader.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
@@ -17,23 +17,42 @@ use crate::store::DbConnection;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUser {
-    #[schema(example = "new.holder@example.jp")]
+    #[schema(
+        example = "new.holder@example.jp",
+        max_length = 254,
+        pattern = r"^[^\s@\u0085]+@[^\s@\u0085]+\.[^\s@\u0085]+$"
+    )]
     pub email: String,
     /// At least 12 characters.
     #[schema(min_length = 12, max_length = 256)]
     pub password: String,
     pub role: Role,
+    /// Shown to the office; at least one visible character.
+    #[schema(max_length = 200, pattern = r"[^\s\u0085]")]
     pub display_name: String,
     #[serde(default)]
+    #[schema(max_length = 300)]
     pub organisation: Option<String>,
-    /// Language of the mail the user receives: `ja` (default) or `en`.
-    #[serde(default = "default_language")]
-    #[schema(example = "ja")]
-    pub language: String,
+    #[serde(default)]
+    pub language: Language,
 }
 
-fn default_language() -> String {
-    "ja".to_string()
+/// The language of the mail a user receives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Language {
+    #[default]
+    Ja,
+    En,
+}
+
+impl Language {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::Ja => "ja",
+            Language::En => "en",
+        }
+    }
 }
 
 impl NewUser {
@@ -77,12 +96,6 @@ impl NewUser {
                 "at most 300 characters",
             ));
         }
-        if !matches!(self.language.as_str(), "ja" | "en") {
-            errors.push(
-                FieldError::new("language", "unknown_value", "must be `ja` or `en`")
-                    .with_allowed(vec!["ja".into(), "en".into()]),
-            );
-        }
         errors
     }
 }
@@ -118,7 +131,7 @@ pub fn create_user(
             .map(str::trim)
             .filter(|o| !o.is_empty())
             .map(str::to_string),
-        language: new.language.clone(),
+        language: new.language.as_str().to_string(),
         created_at: now.naive_utc(),
     };
     users::insert(conn, &row)?;

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 
-use cin_catalogue::accounts::{self, NewUser};
+use cin_catalogue::accounts::{self, Language, NewUser};
 use cin_catalogue::clock::{Clock, SystemClock};
 use cin_catalogue::config::{Cli, Command, ServeArgs, UserCommand};
 use cin_catalogue::domain::role::Role;
@@ -79,7 +79,11 @@ async fn main() -> anyhow::Result<()> {
                 role,
                 display_name: args.display_name,
                 organisation: args.organisation,
-                language: args.language,
+                language: match args.language.as_str() {
+                    "ja" => Language::Ja,
+                    "en" => Language::En,
+                    _ => anyhow::bail!("--language must be ja or en"),
+                },
             };
             let store = store(&common.database_url())?;
             let now = clock.now();

@@ -89,39 +89,82 @@ impl Modify for Conventions {
 }
 
 /// The document served at /openapi.json and committed as openapi/openapi.json.
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// JSON rather than utoipa's types: those cannot hold the `anyOf` added below.
+pub fn document() -> serde_json::Value {
+    let mut json =
+        serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
+    if let Some(record) = json.pointer_mut("/components/schemas/RegistryRecord/properties") {
+        add_vocabularies(record);
+    }
+    if let Some(codes) = json.pointer_mut("/components/schemas/Disease/properties/icd10/items") {
+        // Lower case is accepted and stored upper case.
+        codes["pattern"] = r"^[A-Za-z][0-9]{2}(\.[0-9A-Za-z]{1,2})?$".into();
+    }
+    json
+}
+
+/// States the vocabulary rules in the record's schema, from the same file
+/// that validation reads: the allowed codes, no code twice, `none` alone.
+fn add_vocabularies(properties: &mut serde_json::Value) {
+    use serde_json::json;
+    let Some(properties) = properties.as_object_mut() else {
+        return;
+    };
+    for (field, vocabulary) in crate::domain::vocabulary::all() {
+        let Some(property) = properties.get_mut(field) else {
+            continue;
+        };
+        let codes = vocabulary.codes();
+        if property["type"] == "array" {
+            property["items"]["enum"] = json!(codes);
+            property["uniqueItems"] = json!(true);
+            if codes.iter().any(|c| c == "none") {
+                property["anyOf"] = json!([
+                    {"items": {"not": {"const": "none"}}},
+                    {"maxItems": 1}
+                ]);
+            }
+        } else {
+            let mut allowed = json!(codes);
+            if property["type"]
+                .as_array()
+                .is_some_and(|t| t.contains(&json!("null")))
+            {
+                allowed
+                    .as_array_mut()
+                    .expect("an array")
+                    .push(serde_json::Value::Null);
+            }
+            property["enum"] = allowed;
+        }
+    }
 }
 
 pub fn to_pretty_json() -> String {
-    let mut json = document()
-        .to_pretty_json()
-        .expect("the OpenAPI document serialises");
+    let mut json = serde_json::to_string_pretty(&document()).expect("JSON serialises");
     json.push('\n');
     json
 }
 
-/// Each documented path as segments (`None` for a `{parameter}`) with its methods.
-static ROUTES: LazyLock<Vec<(Vec<Option<String>>, Vec<&'static str>)>> = LazyLock::new(|| {
-    document()
-        .paths
-        .paths
+/// A documented path as segments (`None` for a `{parameter}`), with its methods.
+type Route = (Vec<Option<String>>, Vec<&'static str>);
+
+static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
+    let document = document();
+    let Some(paths) = document["paths"].as_object() else {
+        return Vec::new();
+    };
+    paths
         .iter()
         .map(|(path, item)| {
             let segments = path
                 .split('/')
                 .map(|s| (!s.starts_with('{')).then(|| s.to_string()))
                 .collect();
-            let methods = [
-                ("GET", item.get.is_some()),
-                ("PUT", item.put.is_some()),
-                ("POST", item.post.is_some()),
-                ("DELETE", item.delete.is_some()),
-                ("PATCH", item.patch.is_some()),
-            ]
-            .into_iter()
-            .filter_map(|(m, present)| present.then_some(m))
-            .collect();
+            let methods = ["GET", "PUT", "POST", "DELETE", "PATCH"]
+                .into_iter()
+                .filter(|m| item.get(m.to_ascii_lowercase()).is_some())
+                .collect();
             (segments, methods)
         })
         .collect()

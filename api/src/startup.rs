@@ -91,7 +91,10 @@ impl Application {
                             .finish()
                     }),
                 )
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .external_url_unchecked("/openapi.json", document.clone()),
+                )
                 .default_service(web::to(routes::fallback))
         })
         .listen(listener)?;

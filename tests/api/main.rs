@@ -1,1 +1,35 @@
+//! Black-box tests: each starts the real server on a free port with its own
+//! database and speaks HTTP to it. Every test runs on SQLite, and on
+//! PostgreSQL when `CIN_TEST_POSTGRES_URL` is set.
 
+/// Runs each named `async fn(Backend)` once per backend.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(backend) = crate::helpers::Backend::postgres() {
+                        super::$name(backend).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+mod auth;
+mod errors;
+mod helpers;
+mod openapi;
+mod registries;
+mod roles;
+mod schema;

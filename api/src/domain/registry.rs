@@ -24,6 +24,10 @@ pub struct Disease {
 #[serde(deny_unknown_fields)]
 pub struct Contact {
     pub name: String,
+    #[schema(
+        max_length = 254,
+        pattern = r"^[^\s@\u0085]+@[^\s@\u0085]+\.[^\s@\u0085]+$"
+    )]
     pub email: String,
     #[serde(default)]
     pub phone: Option<String>,
@@ -49,7 +53,7 @@ pub struct Publication {
 #[serde(deny_unknown_fields)]
 pub struct RegistryRecord {
     /// Stable public code, `CIN-R-` and six digits.
-    #[schema(example = "CIN-R-000123")]
+    #[schema(example = "CIN-R-000123", pattern = r"^CIN-R-[0-9]{6}$")]
     pub registry_code: String,
     pub name_ja: String,
     #[serde(default)]
@@ -61,9 +65,10 @@ pub struct RegistryRecord {
     pub summary_en: Option<String>,
     #[serde(default)]
     pub website: Option<String>,
-    /// At least one.
+    #[schema(min_items = 1, max_items = 200)]
     pub diseases: Vec<Disease>,
-    /// Vocabulary `disease_area`; at least one.
+    /// Vocabulary `disease_area`.
+    #[schema(min_items = 1)]
     pub disease_area: Vec<String>,
     #[serde(default)]
     pub designated_intractable: bool,
@@ -537,17 +542,18 @@ pub fn is_icd10(code: &str) -> bool {
     }
 }
 
+/// Something before `@`, a dot inside the domain, no spaces, at most 254
+/// characters: the `pattern` the OpenAPI document gives email fields.
 pub fn is_email(s: &str) -> bool {
+    let plain =
+        |part: &str| !part.is_empty() && !part.chars().any(|c| c.is_whitespace() || c == '@');
     let Some((local, domain)) = s.split_once('@') else {
         return false;
     };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && s.len() <= 254
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        && !domain.contains('@')
+    let dotted = domain
+        .char_indices()
+        .any(|(i, c)| c == '.' && i > 0 && i + 1 < domain.len());
+    plain(local) && plain(domain) && dotted && s.chars().count() <= 254
 }
 
 #[cfg(test)]
@@ -561,6 +567,25 @@ mod tests {
         }
         for bad in ["C5", "c50", "C50.", "C509", "C50.123", "5C0", "C50-9", ""] {
             assert!(!is_icd10(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        for ok in ["a@b.c", "first.last+tag@example.co.jp"] {
+            assert!(is_email(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a@b",
+            "@b.c",
+            "a@.c",
+            "a@b.",
+            "a b@c.d",
+            "a@b@c.d",
+            "a@b\u{85}.c",
+        ] {
+            assert!(!is_email(bad), "{bad}");
         }
     }
 
