@@ -7,7 +7,7 @@ use std::pin::Pin;
 use actix_web::{http::header, web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use crate::domain::validation::from_serde;
+use crate::domain::validation::{from_serde, FieldError};
 use crate::error::{ApiError, ErrorCode};
 
 /// The largest request body accepted, in bytes (documented in the API description).
@@ -59,6 +59,34 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
+/// The path of the first string holding U+0000. PostgreSQL cannot store it, so
+/// it is refused at the door rather than failing deep in a query.
+fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value;
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => Some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_path(v, format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                Some(join(k))
+            } else {
+                nul_path(v, join(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
 fn too_large() -> ApiError {
     ApiError::new(
         ErrorCode::PayloadTooLarge,
@@ -73,6 +101,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("The body is not valid JSON: {e}"),
         )
     })?;
+    if let Some(path) = nul_path(&value, String::new()) {
+        return Err(ApiError::validation(vec![FieldError::new(
+            path,
+            "invalid_format",
+            "must not contain NUL characters",
+        )]));
+    }
     serde_path_to_error::deserialize(value)
         .map_err(|e| ApiError::validation(vec![from_serde(e.path(), e.inner())]))
 }
@@ -104,6 +139,15 @@ pub fn parse_query<T: DeserializeOwned>(
         .filter(|(name, _)| keep(name))
         .map(|(n, v)| (n.into_owned(), v.into_owned()))
         .collect();
+    if let Some((name, _)) = pairs
+        .iter()
+        .find(|(n, v)| n.contains('\0') || v.contains('\0'))
+    {
+        return Err(ApiError::query(
+            name.replace('\0', ""),
+            "must not contain NUL characters",
+        ));
+    }
     let encoded = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(&pairs)
         .finish();

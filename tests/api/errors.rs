@@ -10,6 +10,7 @@ on_both_backends!(
     every_invalid_registry_field_is_listed,
     bad_query_parameters_are_named,
     unknown_paths_and_methods,
+    nul_characters_are_refused_not_stored,
 );
 
 fn problem(code: &str, title: &str, status: u16, detail: &str) -> Value {
@@ -248,4 +249,45 @@ async fn unknown_paths_and_methods(backend: Backend) {
         unknown_registry.body,
         problem("not_found", "Not found", 404, "No registry CIN-R-999999")
     );
+}
+
+/// PostgreSQL cannot store U+0000: such input must be a 4xx, never a 500.
+async fn nul_characters_are_refused_not_stored(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let login = app
+        .post(
+            "/api/v1/auth/token",
+            None,
+            &json!({"email": "a\u{0}@example.jp", "password": "x"}),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(login.body["errors"][0]["field"], "email");
+    let office = app.login("office").await;
+    let user = json!({"email": "n@example.jp", "password": "long enough password", "role": "company",
+                      "display_name": "名前\u{0}", "organisation": "架空"});
+    let created = app.post("/api/v1/users", Some(&office), &user).await;
+    assert_eq!(created.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(created.body["errors"][0]["field"], "display_name");
+    let mut record = new_record("CIN-R-900004");
+    record["diseases"][0]["icd10"] = json!(["C50", "\u{0}"]);
+    let registry = app.post("/api/v1/registries", Some(&office), &record).await;
+    assert_eq!(registry.body["errors"][0]["field"], "diseases[0].icd10[1]");
+    let query = app.get("/api/v1/registries?q=%00", None).await;
+    assert_eq!(query.status, StatusCode::BAD_REQUEST);
+    assert_eq!(query.body["errors"][0]["field"], "q");
+    let audit = app.get("/api/v1/audit?object_id=a%00", Some(&office)).await;
+    assert_eq!(audit.status, StatusCode::BAD_REQUEST);
+    let path = app.get("/api/v1/registries/CIN-R-%0000001", None).await;
+    assert_eq!(path.status, StatusCode::NOT_FOUND);
+    let holder = app
+        .call(
+            Method::PUT,
+            "/api/v1/registries/CIN-R-000001/holders/%00",
+            Some(&office),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(holder.status, StatusCode::NOT_FOUND);
 }

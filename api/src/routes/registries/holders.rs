@@ -65,8 +65,9 @@ pub async fn add_holder(
         .store
         .write(move |conn| {
             let (registry, _) = load_visible(conn, &code, Some(&user))?;
-            let holder = users::find(conn, &holder_id)?
-                .ok_or_else(|| ApiError::not_found(format!("No account {holder_id}")))?;
+            let no_account = || ApiError::not_found(format!("No account {holder_id}"));
+            let id = uuid::Uuid::parse_str(&holder_id).map_err(|_| no_account())?;
+            let holder = users::find(conn, &id.to_string())?.ok_or_else(no_account)?;
             if Role::parse(&holder.role) != Some(Role::Holder) {
                 return Err(ApiError::validation(vec![
                     crate::domain::validation::FieldError::new(
@@ -122,7 +123,10 @@ pub async fn remove_holder(
         .store
         .write(move |conn| {
             let (registry, _) = load_visible(conn, &code, Some(&user))?;
-            if !registries::remove_holder(conn, &registry.id, &holder_id)? {
+            let id = uuid::Uuid::parse_str(&holder_id)
+                .map(|id| id.to_string())
+                .unwrap_or_default();
+            if !registries::remove_holder(conn, &registry.id, &id)? {
                 return Err(ApiError::not_found(format!(
                     "{holder_id} does not hold {code}"
                 )));

@@ -26,7 +26,7 @@ use utoipa::ToSchema;
 
 use crate::auth::CurrentUser;
 use crate::domain::access::{self, Actor};
-use crate::domain::registry::{PublicationState, RegistryRecord};
+use crate::domain::registry::{is_registry_code, PublicationState, RegistryRecord};
 use crate::domain::role::Role;
 use crate::error::ApiError;
 use crate::store::registries::{self, RegistryRow};
@@ -100,6 +100,9 @@ pub fn load_visible(
     user: Option<&CurrentUser>,
 ) -> Result<(RegistryRow, Option<Actor>), ApiError> {
     let not_found = || ApiError::not_found(format!("No registry {code}"));
+    if !is_registry_code(code) {
+        return Err(not_found());
+    }
     let row = registries::find_by_code(conn, code)?.ok_or_else(not_found)?;
     let actor = match user {
         Some(u) => Some(Actor {
