@@ -20,7 +20,7 @@ pub struct NewUser {
     #[schema(
         example = "new.holder@example.jp",
         max_length = 254,
-        pattern = r"^[^\s@\u0085]+@[^\s@\u0085]+\.[^\s@\u0085]+$"
+        pattern = r"^[^\s@\u0000\u0085]+@[^\s@\u0000\u0085]+\.[^\s@\u0000\u0085]+$"
     )]
     pub email: String,
     /// At least 12 characters.
@@ -28,7 +28,7 @@ pub struct NewUser {
     pub password: String,
     pub role: Role,
     /// Shown to the office; at least one visible character.
-    #[schema(max_length = 200, pattern = r"[^\s\u0085]")]
+    #[schema(max_length = 200, pattern = r"^[^\u0000]*[^\s\u0000\u0085][^\u0000]*$")]
     pub display_name: String,
     #[serde(default)]
     #[schema(max_length = 300)]

@@ -78,7 +78,8 @@ fn nul_path(value: &serde_json::Value, path: String) -> Option<String> {
             .find_map(|(i, v)| nul_path(v, format!("{path}[{i}]"))),
         Value::Object(fields) => fields.iter().find_map(|(k, v)| {
             if k.contains('\0') {
-                Some(join(k))
+                // Named, not echoed: the answer must not carry the NUL either.
+                Some(join(&k.replace('\0', "\\u0000")))
             } else {
                 nul_path(v, join(k))
             }
@@ -144,7 +145,7 @@ pub fn parse_query<T: DeserializeOwned>(
         .find(|(n, v)| n.contains('\0') || v.contains('\0'))
     {
         return Err(ApiError::query(
-            name.replace('\0', ""),
+            name.replace('\0', "\\u0000"),
             "must not contain NUL characters",
         ));
     }

@@ -100,7 +100,35 @@ pub fn document() -> serde_json::Value {
         // Lower case is accepted and stored upper case.
         codes["pattern"] = r"^[A-Za-z][0-9]{2}(\.[0-9A-Za-z]{1,2})?$".into();
     }
+    forbid_nul(&mut json);
     json
+}
+
+/// Says in every free-text string schema what the extractors enforce: no
+/// U+0000 (PostgreSQL cannot store it). Strings with an enum, a format or a
+/// pattern of their own already exclude it.
+fn forbid_nul(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        // Headers cannot carry U+0000 at all.
+        Value::Object(fields) if fields.get("in").is_some_and(|v| v == "header") => {}
+        Value::Object(fields) => {
+            let is_string = match fields.get("type") {
+                Some(Value::String(t)) => t == "string",
+                Some(Value::Array(types)) => types.iter().any(|t| t == "string"),
+                _ => false,
+            };
+            let constrained = ["enum", "format", "pattern", "const"]
+                .iter()
+                .any(|k| fields.contains_key(*k));
+            if is_string && !constrained {
+                fields.insert("pattern".into(), Value::String("^[^\\u0000]*$".into()));
+            }
+            fields.values_mut().for_each(forbid_nul);
+        }
+        Value::Array(items) => items.iter_mut().for_each(forbid_nul),
+        _ => {}
+    }
 }
 
 /// States the vocabulary rules in the record's schema, from the same file

@@ -26,7 +26,7 @@ pub struct Contact {
     pub name: String,
     #[schema(
         max_length = 254,
-        pattern = r"^[^\s@\u0085]+@[^\s@\u0085]+\.[^\s@\u0085]+$"
+        pattern = r"^[^\s@\u0000\u0085]+@[^\s@\u0000\u0085]+\.[^\s@\u0000\u0085]+$"
     )]
     pub email: String,
     #[serde(default)]
