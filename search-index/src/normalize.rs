@@ -22,9 +22,44 @@ pub fn fold(text: &str) -> String {
     out
 }
 
+/// [`fold`], and katakana read as hiragana: がん, ガン and ｶﾞﾝ become one form.
+pub fn fold_kana(text: &str) -> String {
+    fold(text).chars().map(katakana_to_hiragana).collect()
+}
+
+fn katakana_to_hiragana(c: char) -> char {
+    match c {
+        // ァ..ヶ map onto ぁ..ゖ, 0x60 code points lower.
+        '\u{30A1}'..='\u{30F6}' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
+        _ => c,
+    }
+}
+
+/// One search term: folded, with a word-final long-vowel mark dropped from
+/// longer words (センター and センタ are spelled both ways).
+pub fn fold_term(token: &str) -> String {
+    let mut term = fold_kana(token);
+    if term.chars().count() > 2 && term.ends_with('ー') {
+        term.pop();
+    }
+    term
+}
+
+/// Kana and ideographs: the scripts written without spaces between words.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30FF}'   // hiragana, katakana
+        | '\u{3400}'..='\u{4DBF}' // CJK extension A
+        | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
+        | '\u{F900}'..='\u{FAFF}' // compatibility ideographs
+        | '\u{3005}'              // 々
+        | '\u{FF66}'..='\u{FF9F}' // half-width katakana
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::fold;
+    use super::*;
 
     #[test]
     fn folds_width_case_and_spaces() {
@@ -32,5 +67,13 @@ mod tests {
         assert_eq!(fold("ｶﾞﾝ"), "ガン");
         assert_eq!(fold("  乳がん\t\n 登録  "), "乳がん 登録");
         assert_eq!(fold("Ｃ５０．９"), "c50.9");
+    }
+
+    #[test]
+    fn kana_variants_meet() {
+        assert_eq!(fold_kana("ガン"), "がん");
+        assert_eq!(fold_kana("ｶﾞﾝ"), "がん");
+        assert_eq!(fold_term("センター"), fold_term("センタ"));
+        assert_eq!(fold_term("ー"), "ー");
     }
 }

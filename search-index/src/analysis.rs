@@ -1,0 +1,199 @@
+//! The analysers: Japanese words (TinySegmenter, whose model is compiled in),
+//! character bigrams for what segmentation misses, English stems.
+
+use tantivy::tokenizer::{
+    Language, LowerCaser, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer,
+};
+
+use crate::normalize::{fold_kana, fold_term, is_cjk};
+use crate::segmenter;
+
+/// Names the analysers are registered under.
+pub const WORDS: &str = "cin_words";
+pub const BIGRAMS: &str = "cin_bigrams";
+
+/// Words: Japanese segmented by TinySegmenter, everything folded
+/// (width, case, katakana as hiragana), English words stemmed.
+pub fn words() -> TextAnalyzer {
+    TextAnalyzer::builder(WordTokenizer)
+        .filter(LowerCaser)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// Overlapping character pairs of each run of kana or ideographs, folded.
+/// Finds 側索硬化 inside 筋萎縮性側索硬化症 where segmentation splits differently.
+pub fn bigrams() -> TextAnalyzer {
+    TextAnalyzer::builder(BigramTokenizer).build()
+}
+
+/// Tokens produced up front; the texts are short.
+pub struct VecTokenStream {
+    tokens: Vec<Token>,
+    index: usize,
+}
+
+impl VecTokenStream {
+    fn new(tokens: Vec<Token>) -> Self {
+        Self { tokens, index: 0 }
+    }
+}
+
+impl TokenStream for VecTokenStream {
+    fn advance(&mut self) -> bool {
+        self.index += 1;
+        self.index <= self.tokens.len()
+    }
+
+    fn token(&self) -> &Token {
+        &self.tokens[self.index - 1]
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.index - 1]
+    }
+}
+
+fn token(text: String, from: usize, to: usize, position: usize) -> Token {
+    Token {
+        offset_from: from,
+        offset_to: to,
+        position,
+        text,
+        position_length: 1,
+    }
+}
+
+#[derive(Clone)]
+pub struct WordTokenizer;
+
+impl Tokenizer for WordTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let mut tokens = Vec::new();
+        // Japanese runs go to the segmenter; other text splits at spaces and
+        // punctuation, keeping codes such as C50.9 whole.
+        let mut pieces = Vec::new();
+        for run in runs(text) {
+            if text[run.clone()].starts_with(is_cjk) {
+                pieces.extend(
+                    segmenter::segment(&text[run.clone()])
+                        .into_iter()
+                        .map(|r| run.start + r.start..run.start + r.end),
+                );
+            } else {
+                pieces.push(run);
+            }
+        }
+        for range in pieces {
+            let (from, to) = (range.start, range.end);
+            for part in fold_term(&text[range])
+                .split(|c: char| !(c.is_alphanumeric() || c == 'ー' || c == '.'))
+                .map(|p| p.trim_matches('.'))
+                .filter(|p| !p.is_empty())
+            {
+                let position = tokens.len();
+                tokens.push(token(part.to_string(), from, to, position));
+            }
+        }
+        VecTokenStream::new(tokens)
+    }
+}
+
+/// Byte ranges of the maximal runs of Japanese and of other text.
+fn runs(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut current: Option<bool> = None;
+    for (i, c) in text.char_indices() {
+        let cjk = is_cjk(c) || (current == Some(true) && c == 'ー');
+        if current.is_some_and(|k| k != cjk) {
+            out.push(start..i);
+            start = i;
+        }
+        current = Some(cjk);
+    }
+    if start < text.len() {
+        out.push(start..text.len());
+    }
+    out
+}
+
+#[derive(Clone)]
+pub struct BigramTokenizer;
+
+impl Tokenizer for BigramTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let folded: Vec<char> = fold_kana(text).chars().collect();
+        let mut tokens = Vec::new();
+        // Positions skip one between runs, so a phrase cannot span two runs.
+        let mut position = 0;
+        let mut i = 0;
+        while i < folded.len() {
+            if !is_cjk(folded[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < folded.len() && is_cjk(folded[i]) {
+                i += 1;
+            }
+            let run = &folded[start..i];
+            if run.len() == 1 {
+                tokens.push(token(run[0].to_string(), start, i, position));
+                position += 1;
+            }
+            for (k, pair) in run.windows(2).enumerate() {
+                tokens.push(token(
+                    pair.iter().collect(),
+                    start + k,
+                    start + k + 2,
+                    position,
+                ));
+                position += 1;
+            }
+            position += 1;
+        }
+        VecTokenStream::new(tokens)
+    }
+}
+
+/// The terms an analyser makes of a text.
+pub fn terms(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn japanese_is_segmented_and_folded() {
+        let t = terms(&mut words(), "筋萎縮性側索硬化症の患者レジストリ");
+        assert!(t.contains(&"れじすとり".to_string()), "{t:?}");
+        let a = terms(&mut words(), "ガン");
+        let b = terms(&mut words(), "ｶﾞﾝ");
+        assert_eq!(a, b);
+        assert_eq!(a, vec!["がん".to_string()]);
+    }
+
+    #[test]
+    fn english_is_stemmed_and_split_on_punctuation() {
+        let t = terms(&mut words(), "Registries (studies), REGISTRY; C50.9");
+        assert_eq!(t, vec!["registri", "studi", "registri", "c50.9"]);
+    }
+
+    #[test]
+    fn bigrams_cover_kana_and_kanji_runs_only() {
+        let t = terms(&mut bigrams(), "東京都 ALS 癌");
+        assert_eq!(t, vec!["東京", "京都", "癌"]);
+    }
+}

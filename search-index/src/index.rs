@@ -1,0 +1,387 @@
+//! The catalogue index: writing registry documents, committing with the
+//! change-log position they reflect, and faceted search.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{Facet, IndexRecordOption, Value};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument,
+    Term,
+};
+
+use crate::analysis::{bigrams, words, BIGRAMS, WORDS};
+use crate::document::RegistryDoc;
+use crate::query;
+use crate::schema::{self, Fields};
+use crate::synonyms::Synonyms;
+
+pub use tantivy::TantivyError;
+pub type Result<T> = std::result::Result<T, TantivyError>;
+
+/// Indexing memory per writer: enough for a full rebuild in few segments.
+const WRITER_HEAP: usize = 200_000_000;
+
+pub struct CatalogueIndex {
+    index: Index,
+    fields: Fields,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter<TantivyDocument>>,
+    synonyms: Arc<Synonyms>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Relevance,
+    UpdatedDesc,
+    EnrollmentDesc,
+    Name,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Range {
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub text: String,
+    /// Facet → chosen values: values of one facet are OR, facets are AND.
+    pub filters: BTreeMap<String, Vec<String>>,
+    pub start_year: Range,
+    pub enrollment: Range,
+    pub sort: Sort,
+    pub offset: usize,
+    pub limit: usize,
+    /// The facets to count.
+    pub facets: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub code: String,
+    /// BM25 score when sorted by relevance.
+    pub score: Option<f32>,
+    /// HTML-escaped text with `<mark>` around matches; empty when nothing matched there.
+    pub name_highlight: String,
+    pub summary_highlight: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchResults {
+    pub total: usize,
+    pub hits: Vec<Hit>,
+    /// Facet → (value, count), counted disjunctively, in descending count.
+    pub facets: BTreeMap<String, Vec<(String, u64)>>,
+}
+
+impl CatalogueIndex {
+    /// Opens the index in `dir`, creating it when the folder is empty.
+    pub fn open_or_create(dir: &Path, synonyms: Arc<Synonyms>) -> Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = schema::build();
+        let directory = tantivy::directory::MmapDirectory::open(dir)?;
+        let index = Index::open_or_create(directory, schema)?;
+        Self::wrap(index, fields, synonyms)
+    }
+
+    /// An index in memory, for tests.
+    pub fn in_ram(synonyms: Arc<Synonyms>) -> Result<Self> {
+        let (schema, fields) = schema::build();
+        Self::wrap(Index::create_in_ram(schema), fields, synonyms)
+    }
+
+    fn wrap(index: Index, fields: Fields, synonyms: Arc<Synonyms>) -> Result<Self> {
+        index.tokenizers().register(WORDS, words());
+        index.tokenizers().register(BIGRAMS, bigrams());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer = index.writer(WRITER_HEAP)?;
+        Ok(Self {
+            index,
+            fields,
+            reader,
+            writer: Mutex::new(writer),
+            synonyms,
+        })
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter<TantivyDocument>> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Replaces the document of `doc.code` (delete by code, then add).
+    pub fn upsert(&self, doc: &RegistryDoc) -> Result<()> {
+        let writer = self.writer();
+        writer.delete_term(Term::from_field_text(self.fields.code, &doc.code));
+        writer.add_document(doc.to_document(&self.fields, &self.synonyms))?;
+        Ok(())
+    }
+
+    pub fn delete(&self, code: &str) {
+        self.writer()
+            .delete_term(Term::from_field_text(self.fields.code, code));
+    }
+
+    pub fn delete_all(&self) -> Result<()> {
+        self.writer().delete_all_documents().map(drop)
+    }
+
+    /// Commits what was written, recording `applied` (the last change-log
+    /// sequence it reflects) in the commit, and makes it visible to searches.
+    pub fn commit(&self, applied: i64) -> Result<()> {
+        {
+            let mut writer = self.writer();
+            let mut prepared = writer.prepare_commit()?;
+            prepared.set_payload(&applied.to_string());
+            prepared.commit()?;
+        }
+        self.reader.reload()
+    }
+
+    /// The change-log sequence of the last commit; 0 for a new index.
+    pub fn applied(&self) -> Result<i64> {
+        Ok(self
+            .index
+            .load_metas()?
+            .payload
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0))
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
+        let searcher = self.reader.searcher();
+        let f = &self.fields;
+        let text = query::build(&request.text, f, &self.synonyms);
+        let full = self.compose(text.as_deref(), request, None);
+
+        // The facets nobody filters on are counted with the full query; each
+        // filtered facet again without its own filter, so its other values
+        // keep their counts (disjunctive facets).
+        let (filtered, free): (Vec<&String>, Vec<&String>) = request
+            .facets
+            .iter()
+            .partition(|name| request.filters.get(*name).is_some_and(|v| !v.is_empty()));
+        let mut free_collector = FacetCollector::for_field("facets");
+        for name in &free {
+            free_collector.add_facet(Facet::from_path([String::as_str(name)]));
+        }
+        let (total, hits, free_counts) = match (request.sort, &text) {
+            (Sort::Relevance, Some(_)) => {
+                let top = TopDocs::with_limit(request.limit.max(1))
+                    .and_offset(request.offset)
+                    .order_by_score();
+                let (docs, total, counts) =
+                    searcher.search(&*full, &(top, Count, free_collector))?;
+                let hits = docs.into_iter().map(|(s, a)| (Some(s), a)).collect();
+                (total, hits, counts)
+            }
+            (sort, _) => {
+                let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
+                let (addresses, total, counts) = match sort {
+                    Sort::UpdatedDesc => {
+                        let (d, t, c) = searcher.search(
+                            &*full,
+                            &(
+                                top.order_by_fast_field::<i64>("updated_at", Order::Desc),
+                                Count,
+                                free_collector,
+                            ),
+                        )?;
+                        (d.into_iter().map(|(_, a)| a).collect::<Vec<_>>(), t, c)
+                    }
+                    Sort::EnrollmentDesc => {
+                        let (d, t, c) = searcher.search(
+                            &*full,
+                            &(
+                                top.order_by_fast_field::<i64>("enrollment", Order::Desc),
+                                Count,
+                                free_collector,
+                            ),
+                        )?;
+                        (d.into_iter().map(|(_, a)| a).collect(), t, c)
+                    }
+                    Sort::Name => {
+                        let (d, t, c) = searcher.search(
+                            &*full,
+                            &(
+                                top.order_by_string_fast_field("sort_name", Order::Asc),
+                                Count,
+                                free_collector,
+                            ),
+                        )?;
+                        (d.into_iter().map(|(_, a)| a).collect(), t, c)
+                    }
+                    // No text: a stable order by registry code.
+                    Sort::Relevance => {
+                        let (d, t, c) = searcher.search(
+                            &*full,
+                            &(
+                                top.order_by_string_fast_field("code", Order::Asc),
+                                Count,
+                                free_collector,
+                            ),
+                        )?;
+                        (d.into_iter().map(|(_, a)| a).collect(), t, c)
+                    }
+                };
+                (
+                    total,
+                    addresses.into_iter().map(|a| (None, a)).collect(),
+                    counts,
+                )
+            }
+        };
+        let hits = if request.limit == 0 { Vec::new() } else { hits };
+
+        let mut facets = BTreeMap::new();
+        for name in &free {
+            facets.insert((*name).clone(), counts_of(&free_counts, name));
+        }
+        for name in filtered {
+            let without_own = self.compose(text.as_deref(), request, Some(name));
+            let mut collector = FacetCollector::for_field("facets");
+            collector.add_facet(Facet::from_path([name.as_str()]));
+            let counts = searcher.search(&*without_own, &collector)?;
+            facets.insert(name.clone(), counts_of(&counts, name));
+        }
+
+        Ok(SearchResults {
+            total,
+            hits: self.hits(&searcher, text.as_deref(), hits)?,
+            facets,
+        })
+    }
+
+    /// The text query AND every filter, leaving out the filter of `except`.
+    fn compose(
+        &self,
+        text: Option<&dyn Query>,
+        request: &SearchRequest,
+        except: Option<&str>,
+    ) -> Box<dyn Query> {
+        let f = &self.fields;
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if let Some(text) = text {
+            must.push((Occur::Must, text.box_clone()));
+        }
+        for (facet, values) in &request.filters {
+            if values.is_empty() || Some(facet.as_str()) == except {
+                continue;
+            }
+            let any: Vec<(Occur, Box<dyn Query>)> = values
+                .iter()
+                .map(|v| {
+                    let term =
+                        Term::from_facet(f.facets, &Facet::from_path([facet.as_str(), v.as_str()]));
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
+                    )
+                })
+                .collect();
+            must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+        }
+        for (field, range) in [
+            (f.start_year, &request.start_year),
+            (f.enrollment, &request.enrollment),
+        ] {
+            if range.min.is_some() || range.max.is_some() {
+                let bound = |v: Option<i64>| match v {
+                    Some(v) => std::ops::Bound::Included(Term::from_field_i64(field, v)),
+                    None => std::ops::Bound::Unbounded,
+                };
+                must.push((
+                    Occur::Must,
+                    Box::new(RangeQuery::new(bound(range.min), bound(range.max))),
+                ));
+            }
+        }
+        if must.is_empty() {
+            Box::new(AllQuery)
+        } else {
+            Box::new(BooleanQuery::new(must))
+        }
+    }
+
+    fn hits(
+        &self,
+        searcher: &Searcher,
+        text: Option<&dyn Query>,
+        found: Vec<(Option<f32>, DocAddress)>,
+    ) -> Result<Vec<Hit>> {
+        let f = &self.fields;
+        let mut generators = match text {
+            Some(q) => {
+                let mut name = SnippetGenerator::create(searcher, q, f.name)?;
+                name.set_max_num_chars(200);
+                let mut body = SnippetGenerator::create(searcher, q, f.body)?;
+                body.set_max_num_chars(160);
+                Some((name, body))
+            }
+            None => None,
+        };
+        found
+            .into_iter()
+            .map(|(score, address)| {
+                let doc: TantivyDocument = searcher.doc(address)?;
+                let code = doc
+                    .get_first(f.code)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                let (name_highlight, summary_highlight) = match &mut generators {
+                    Some((name, body)) => (
+                        mark(&name.snippet_from_doc(&doc)),
+                        mark(&body.snippet_from_doc(&doc)),
+                    ),
+                    None => (String::new(), String::new()),
+                };
+                Ok(Hit {
+                    code,
+                    score,
+                    name_highlight,
+                    summary_highlight,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The snippet as HTML with `<mark>`, or empty when it highlights nothing.
+fn mark(snippet: &tantivy::snippet::Snippet) -> String {
+    if snippet.highlighted().is_empty() {
+        return String::new();
+    }
+    snippet
+        .to_html()
+        .replace("<b>", "<mark>")
+        .replace("</b>", "</mark>")
+}
+
+fn counts_of(counts: &tantivy::collector::FacetCounts, facet: &str) -> Vec<(String, u64)> {
+    let mut values: Vec<(String, u64)> = counts
+        .get(Facet::from_path([facet]))
+        .map(|(f, n)| {
+            let value = f
+                .to_path()
+                .last()
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            (value, n)
+        })
+        .collect();
+    values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    values
+}
