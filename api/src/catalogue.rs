@@ -9,6 +9,7 @@ use crate::domain::diff;
 use crate::domain::registry::{PublicationState, RegistryRecord};
 use crate::error::{ApiError, ErrorCode};
 use crate::store::audit::{self, NewAuditEntry};
+use crate::store::changes;
 use crate::store::registries::{self, RegistryRow, RevisionRow};
 use crate::store::DbConnection;
 
@@ -173,6 +174,7 @@ fn write_revision(
             created_at: row.updated_at,
         },
     )?;
+    changes::append(conn, &row.registry_code, row.updated_at)?;
     audit(
         conn,
         actor_id,

@@ -51,6 +51,8 @@ pub enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Rebuild this instance's search index from the database.
+    Reindex,
     /// Print the OpenAPI document (or write it to a file).
     Openapi {
         /// Write here instead of standard output.
@@ -103,6 +105,9 @@ pub struct ServeArgs {
     /// Database connections in the pool.
     #[arg(long, env = "CIN_DB_POOL_SIZE", default_value_t = 10)]
     pub pool_size: u32,
+    /// How often to apply changes made by other instances, in milliseconds.
+    #[arg(long, env = "CIN_INDEX_POLL_MS", default_value_t = 500)]
+    pub index_poll_ms: u64,
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "CIN_WORKERS")]
     pub workers: Option<usize>,

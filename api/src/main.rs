@@ -92,6 +92,28 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}{}", field_list(&e)))?;
             println!("created {} ({}) id {}", user.email, user.role, user.id);
         }
+        Command::Reindex => {
+            let store = store(&common.database_url())?;
+            let search = cin_catalogue::search::SearchService::open(
+                &common.data_dir,
+                cin_search_index::WriterBudget::bulk(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let total = store.read_blocking(|conn| {
+                cin_catalogue::store::registries::count_published(conn)
+                    .map_err(cin_catalogue::store::StoreError::from)
+            })?;
+            let bar = indicatif::ProgressBar::new(total as u64).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} registries ({per_sec}, {eta} left)",
+                )?,
+            );
+            let indexed = search
+                .rebuild_blocking(&store, |n| bar.set_position(n))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            bar.finish();
+            println!("indexed {indexed} published registries");
+        }
         Command::Openapi { output } => {
             let json = openapi::to_pretty_json();
             match output {

@@ -29,6 +29,7 @@ use crate::routes::{self, registries, MAX_PER_PAGE};
         routes::audit::list,
         registries::list,
         registries::create,
+        registries::search,
         registries::read,
         registries::update,
         registries::publish,

@@ -11,12 +11,14 @@ use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::config::{self, ServeArgs};
 use crate::extract::MAX_BODY_BYTES;
+use crate::search::SearchService;
 use crate::store::Store;
 use crate::{openapi, routes, seed};
 
 /// What every handler can reach.
 pub struct AppState {
     pub store: Store,
+    pub search: Arc<SearchService>,
     pub tokens: TokenKeys,
     pub clock: Arc<dyn Clock>,
 }
@@ -41,6 +43,11 @@ impl Application {
         let now = settings.clock.now();
         let seed = !settings.serve.no_seed;
         let setup = store.clone();
+        let search = Arc::new(
+            SearchService::open(&settings.data_dir, cin_search_index::WriterBudget::SERVING)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+        let indexer = search.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
             setup.migrate()?;
             if seed {
@@ -54,9 +61,19 @@ impl Application {
                     );
                 }
             }
+            // Catch up with what was written while this instance was down.
+            let applied = indexer
+                .catch_up_blocking(&setup)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            tracing::info!(
+                applied,
+                documents = indexer.index().num_docs(),
+                "search index ready"
+            );
             Ok(())
         })
         .await??;
+        spawn_follower(search.clone(), store.clone(), settings.serve.index_poll_ms);
         let secret = config::jwt_secret(settings.serve.jwt_secret.as_deref(), &settings.data_dir)?;
         let tokens = TokenKeys::new(
             secret.as_bytes(),
@@ -65,6 +82,7 @@ impl Application {
         );
         let state = web::Data::new(AppState {
             store,
+            search,
             tokens,
             clock: settings.clock,
         });
@@ -114,4 +132,18 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Applies changes written by other instances sharing the database.
+fn spawn_follower(search: Arc<SearchService>, store: Store, every_ms: u64) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(every_ms.max(50)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = search.catch_up(&store).await {
+                tracing::warn!(error = %e, "search index catch-up failed; retrying");
+            }
+        }
+    });
 }

@@ -73,32 +73,50 @@ impl Tokenizer for WordTokenizer {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
         let mut tokens = Vec::new();
         // Japanese runs go to the segmenter; other text splits at spaces and
-        // punctuation, keeping codes such as C50.9 whole.
+        // punctuation, keeping codes such as C50.9 whole. Offsets stay those
+        // of the original text, for highlighting.
         let mut pieces = Vec::new();
         for run in runs(text) {
-            if text[run.clone()].starts_with(is_cjk) {
-                pieces.extend(
-                    segmenter::segment(&text[run.clone()])
-                        .into_iter()
-                        .map(|r| run.start + r.start..run.start + r.end),
-                );
+            let part = &text[run.clone()];
+            let shift = |r: std::ops::Range<usize>| run.start + r.start..run.start + r.end;
+            if part.starts_with(is_cjk) {
+                pieces.extend(segmenter::segment(part).into_iter().map(shift));
             } else {
-                pieces.push(run);
+                pieces.extend(word_ranges(part).into_iter().map(shift));
             }
         }
         for range in pieces {
-            let (from, to) = (range.start, range.end);
-            for part in fold_term(&text[range])
-                .split(|c: char| !(c.is_alphanumeric() || c == 'ー' || c == '.'))
-                .map(|p| p.trim_matches('.'))
-                .filter(|p| !p.is_empty())
-            {
+            let term = fold_term(&text[range.clone()]);
+            let term = term.trim_matches(|c: char| !c.is_alphanumeric());
+            if !term.is_empty() {
                 let position = tokens.len();
-                tokens.push(token(part.to_string(), from, to, position));
+                tokens.push(token(term.to_string(), range.start, range.end, position));
             }
         }
         VecTokenStream::new(tokens)
     }
+}
+
+/// Byte ranges of the words of non-Japanese text: letters and digits, with
+/// dots inside (C50.9) and full-width forms included.
+fn word_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in text.char_indices() {
+        let inside = c.is_alphanumeric() || (start.is_some() && matches!(c, '.' | '\u{FF0E}'));
+        match (inside, start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push(s..i);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push(s..text.len());
+    }
+    out
 }
 
 /// Byte ranges of the maximal runs of Japanese and of other text.

@@ -23,8 +23,30 @@ use crate::synonyms::Synonyms;
 pub use tantivy::TantivyError;
 pub type Result<T> = std::result::Result<T, TantivyError>;
 
-/// Indexing memory per writer: enough for a full rebuild in few segments.
-const WRITER_HEAP: usize = 200_000_000;
+/// Indexing threads and memory. A serving instance writes a few documents
+/// at a time; a rebuild wants all cores and a large budget for few segments.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterBudget {
+    pub threads: usize,
+    pub heap_bytes: usize,
+}
+
+impl WriterBudget {
+    pub const SERVING: WriterBudget = WriterBudget {
+        threads: 1,
+        heap_bytes: 30_000_000,
+    };
+
+    pub fn bulk() -> WriterBudget {
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(8);
+        WriterBudget {
+            threads,
+            heap_bytes: 300_000_000 * threads,
+        }
+    }
+}
 
 pub struct CatalogueIndex {
     index: Index,
@@ -82,28 +104,37 @@ pub struct SearchResults {
 
 impl CatalogueIndex {
     /// Opens the index in `dir`, creating it when the folder is empty.
-    pub fn open_or_create(dir: &Path, synonyms: Arc<Synonyms>) -> Result<Self> {
+    pub fn open_or_create(
+        dir: &Path,
+        synonyms: Arc<Synonyms>,
+        budget: WriterBudget,
+    ) -> Result<Self> {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema::build();
         let directory = tantivy::directory::MmapDirectory::open(dir)?;
         let index = Index::open_or_create(directory, schema)?;
-        Self::wrap(index, fields, synonyms)
+        Self::wrap(index, fields, synonyms, budget)
     }
 
-    /// An index in memory, for tests.
-    pub fn in_ram(synonyms: Arc<Synonyms>) -> Result<Self> {
+    /// An index in memory, for tests and benchmarks.
+    pub fn in_ram(synonyms: Arc<Synonyms>, budget: WriterBudget) -> Result<Self> {
         let (schema, fields) = schema::build();
-        Self::wrap(Index::create_in_ram(schema), fields, synonyms)
+        Self::wrap(Index::create_in_ram(schema), fields, synonyms, budget)
     }
 
-    fn wrap(index: Index, fields: Fields, synonyms: Arc<Synonyms>) -> Result<Self> {
+    fn wrap(
+        index: Index,
+        fields: Fields,
+        synonyms: Arc<Synonyms>,
+        budget: WriterBudget,
+    ) -> Result<Self> {
         index.tokenizers().register(WORDS, words());
         index.tokenizers().register(BIGRAMS, bigrams());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        let writer = index.writer(WRITER_HEAP)?;
+        let writer = index.writer_with_num_threads(budget.threads, budget.heap_bytes)?;
         Ok(Self {
             index,
             fields,

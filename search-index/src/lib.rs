@@ -11,6 +11,6 @@ pub mod segmenter;
 pub mod synonyms;
 
 pub use document::RegistryDoc;
-pub use index::{CatalogueIndex, Hit, Range, SearchRequest, SearchResults, Sort};
+pub use index::{CatalogueIndex, Hit, Range, SearchRequest, SearchResults, Sort, WriterBudget};
 pub use schema::SCHEMA_VERSION;
 pub use synonyms::Synonyms;

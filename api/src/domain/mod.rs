@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod diff;
+pub mod facets;
 pub mod merge_patch;
 pub mod registry;
 pub mod role;

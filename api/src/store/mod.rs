@@ -4,6 +4,7 @@
 //! and return `QueryResult`; the caller decides the transaction.
 
 pub mod audit;
+pub mod changes;
 pub mod registries;
 pub mod schema;
 pub mod users;
@@ -177,11 +178,17 @@ impl Store {
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
         let store = self.clone();
-        run_blocking(move || {
-            let mut conn = store.conn()?;
-            f(&mut conn)
-        })
-        .await
+        run_blocking(move || store.read_blocking(f)).await
+    }
+
+    /// The same as `read`, for callers that are not async.
+    pub fn read_blocking<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        E: From<StoreError>,
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    {
+        let mut conn = self.conn()?;
+        f(&mut conn)
     }
 
     /// Runs `f` in one transaction off the async workers: all of it is written, or none.

@@ -71,6 +71,37 @@ pub fn find_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<R
         .optional()
 }
 
+/// The registries with these codes, in code order.
+pub fn find_by_codes(conn: &mut DbConnection, codes: &[String]) -> QueryResult<Vec<RegistryRow>> {
+    registries::table
+        .filter(registries::registry_code.eq_any(codes))
+        .order(registries::registry_code.asc())
+        .select(RegistryRow::as_select())
+        .load(conn)
+}
+
+pub fn count_published(conn: &mut DbConnection) -> QueryResult<i64> {
+    registries::table
+        .filter(registries::publication_state.eq("published"))
+        .count()
+        .get_result(conn)
+}
+
+/// One page of all published registries in code order after `after_code`.
+pub fn published_after(
+    conn: &mut DbConnection,
+    after_code: &str,
+    limit: i64,
+) -> QueryResult<Vec<RegistryRow>> {
+    registries::table
+        .filter(registries::publication_state.eq("published"))
+        .filter(registries::registry_code.gt(after_code))
+        .order(registries::registry_code.asc())
+        .limit(limit)
+        .select(RegistryRow::as_select())
+        .load(conn)
+}
+
 /// Replaces the stored registry when its revision is still `expected`.
 /// Returns false when someone else saved first.
 pub fn update_if_revision(

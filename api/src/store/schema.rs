@@ -81,6 +81,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    registry_changes (seq) {
+        seq -> BigInt,
+        registry_code -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::joinable!(registry_revisions -> registries (registry_id));
@@ -95,4 +103,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     registry_revisions,
     registry_holders,
     audit_log,
+    registry_changes,
 );

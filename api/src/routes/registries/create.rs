@@ -49,6 +49,7 @@ pub async fn create(
             )
         })
         .await?;
+    super::index_now(&state).await;
     let mut response = HttpResponse::Created();
     response.insert_header((
         "Location",

@@ -6,6 +6,7 @@ mod list;
 mod publish;
 mod read;
 mod revisions;
+mod search;
 mod update;
 
 pub use create::__path_create;
@@ -17,6 +18,7 @@ pub use revisions::{
     __path_compare_revisions, __path_list_revisions, __path_read_revision, DiffQuery, RegistryDiff,
     RevisionSummary,
 };
+pub use search::{__path_search, SearchHit, SearchParams, SearchResponse};
 pub use update::__path_update;
 
 use actix_web::web;
@@ -29,11 +31,14 @@ use crate::domain::access::{self, Actor};
 use crate::domain::registry::{is_registry_code, PublicationState, RegistryRecord};
 use crate::domain::role::Role;
 use crate::error::ApiError;
+use crate::startup::AppState;
 use crate::store::registries::{self, RegistryRow};
 use crate::store::DbConnection;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(list::list)
+    // Before `/registries/{code}`, which would otherwise take "search" for a code.
+    cfg.service(search::search)
+        .service(list::list)
         .service(create::create)
         .service(read::read)
         .service(update::update)
@@ -115,6 +120,15 @@ pub fn load_visible(
         return Err(not_found());
     }
     Ok((row, actor))
+}
+
+/// Waits until this instance's index shows what was just committed, so the
+/// person who saved finds it at once. A failure is logged, not returned: the
+/// change is saved, and the index catches up on its next pass.
+pub async fn index_now(state: &AppState) {
+    if let Err(e) = state.search.catch_up(&state.store).await {
+        tracing::error!(error = %e, "search index did not catch up after a write");
+    }
 }
 
 /// 403 unless the caller may see the registry's private side (contact, history).

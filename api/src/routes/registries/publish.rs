@@ -122,6 +122,7 @@ async fn change_state(
             )
         })
         .await?;
+    super::index_now(&state).await;
     Ok(with_etag(
         HttpResponse::Ok(),
         row.revision,

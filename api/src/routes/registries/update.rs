@@ -92,6 +92,7 @@ pub async fn update(
             )
         })
         .await?;
+    super::index_now(&state).await;
     Ok(with_etag(
         HttpResponse::Ok(),
         row.revision,
