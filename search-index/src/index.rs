@@ -416,3 +416,85 @@ fn counts_of(counts: &tantivy::collector::FacetCounts, facet: &str) -> Vec<(Stri
     values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     values
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index() -> CatalogueIndex {
+        let synonyms = Arc::new(Synonyms::parse(
+            "がん, 癌, cancer\n肺がん, 肺癌, lung cancer\n",
+        ));
+        let index = CatalogueIndex::in_ram(synonyms, WriterBudget::SERVING).unwrap();
+        let doc = |code: &str, name: &str, icd: &str, region: &str| RegistryDoc {
+            code: code.into(),
+            names: vec![name.into()],
+            texts: vec![],
+            icd10: vec![icd.into()],
+            facets: vec![("region".into(), region.into())],
+            sort_name: name.into(),
+            ..Default::default()
+        };
+        index
+            .upsert(&doc("A", "肺癌外科切除例全国登録", "C34.1", "tokyo"))
+            .unwrap();
+        index
+            .upsert(&doc("B", "東京都大腸がん登録", "C18", "tokyo"))
+            .unwrap();
+        index
+            .upsert(&doc("C", "京都 ALS 登録", "G12.2", "kyoto"))
+            .unwrap();
+        index.commit(7).unwrap();
+        index
+    }
+
+    fn request(text: &str) -> SearchRequest {
+        SearchRequest {
+            text: text.into(),
+            filters: BTreeMap::new(),
+            start_year: Range::default(),
+            enrollment: Range::default(),
+            sort: Sort::Relevance,
+            offset: 0,
+            limit: 10,
+            facets: vec!["region".into()],
+        }
+    }
+
+    fn codes(index: &CatalogueIndex, text: &str) -> Vec<String> {
+        index
+            .search(&request(text))
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.code)
+            .collect()
+    }
+
+    #[test]
+    fn finds_by_synonym_code_prefix_and_width() {
+        let index = index();
+        assert_eq!(index.applied().unwrap(), 7);
+        assert_eq!(codes(&index, "lung cancer"), vec!["A"]);
+        assert_eq!(codes(&index, "肺がん"), vec!["A"]);
+        assert_eq!(codes(&index, "c34"), vec!["A"]);
+        assert_eq!(codes(&index, "Ｃ３４"), vec!["A"]);
+        assert_eq!(codes(&index, "C3"), vec!["A"]);
+        let mut cancers = codes(&index, "がん");
+        cancers.sort();
+        assert_eq!(cancers, vec!["A", "B"]);
+    }
+
+    #[test]
+    fn facets_count_disjunctively() {
+        let index = index();
+        let mut r = request("");
+        r.filters.insert("region".into(), vec!["kyoto".into()]);
+        let found = index.search(&r).unwrap();
+        assert_eq!(found.total, 1);
+        assert_eq!(
+            found.facets["region"],
+            vec![("tokyo".to_string(), 2), ("kyoto".to_string(), 1)]
+        );
+    }
+}

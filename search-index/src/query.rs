@@ -134,7 +134,10 @@ fn clause_query(
     }
     if looks_like_icd10(&clause.text) {
         add(
-            Some(term_query(f.icd10, &clause.text.to_ascii_uppercase())),
+            Some(term_query(
+                f.icd10,
+                &fold_kana(&clause.text).to_ascii_uppercase(),
+            )),
             4.0,
         );
     }

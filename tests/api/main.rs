@@ -33,3 +33,4 @@ mod openapi;
 mod registries;
 mod roles;
 mod schema;
+mod search;
