@@ -128,24 +128,7 @@ impl TestApp {
             }
         };
         let clock = Arc::new(ManualClock::new(start_time()));
-        let serve = ServeArgs {
-            bind: "127.0.0.1:0".parse().unwrap(),
-            jwt_secret: Some(JWT_SECRET.to_string()),
-            no_seed: !seed,
-            pool_size: 4,
-            workers: Some(2),
-            ..ServeArgs::default()
-        };
-        let app = Application::build(Settings {
-            database_url: database_url.clone(),
-            data_dir: dir.path().to_path_buf(),
-            serve,
-            clock: clock.clone(),
-        })
-        .await
-        .expect("the application starts");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        tokio::spawn(app.run_until_stopped());
+        let address = start_instance(&database_url, dir.path(), seed, clock.clone()).await;
         TestApp {
             address,
             client: reqwest::Client::new(),
@@ -154,6 +137,14 @@ impl TestApp {
             _db: db,
             _dir: dir,
         }
+    }
+
+    /// A second instance on the same database, with its own data dir and index.
+    pub async fn sibling(&self) -> Sibling {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let address =
+            start_instance(&self.database_url, dir.path(), false, self.clock.clone()).await;
+        Sibling { address, _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -253,6 +244,39 @@ impl TestApp {
             .unwrap()
             .to_string()
     }
+}
+
+pub struct Sibling {
+    pub address: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the application in this process on a free port; returns its base URL.
+async fn start_instance(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    seed: bool,
+    clock: Arc<ManualClock>,
+) -> String {
+    let serve = ServeArgs {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        jwt_secret: Some(JWT_SECRET.to_string()),
+        no_seed: !seed,
+        pool_size: 4,
+        workers: Some(2),
+        ..ServeArgs::default()
+    };
+    let app = Application::build(Settings {
+        database_url: database_url.to_string(),
+        data_dir: data_dir.to_path_buf(),
+        serve,
+        clock,
+    })
+    .await
+    .expect("the application starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    address
 }
 
 async fn read(response: reqwest::Response) -> Response {

@@ -30,6 +30,7 @@ mod auth;
 mod errors;
 mod helpers;
 mod openapi;
+mod recovery;
 mod registries;
 mod roles;
 mod schema;
