@@ -496,10 +496,10 @@ fn sql_engine(
         SqlEngine::Postgres(admin) => {
             let mut a = PgConnection::establish(admin)
                 .expect("PostgreSQL for the comparison (or pass --no-sql)");
-            a.batch_execute(
-                "DROP DATABASE IF EXISTS cin_bench WITH (FORCE); CREATE DATABASE cin_bench",
-            )
-            .unwrap();
+            // Two statements: neither may run inside a transaction block.
+            a.batch_execute("DROP DATABASE IF EXISTS cin_bench WITH (FORCE)")
+                .unwrap();
+            a.batch_execute("CREATE DATABASE cin_bench").unwrap();
             let base = admin.rsplit_once('/').unwrap().0;
             (
                 Conn::Pg(PgConnection::establish(&format!("{base}/cin_bench")).unwrap()),

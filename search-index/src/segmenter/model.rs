@@ -6,8 +6,9 @@
 //! crate builds its sentinels with `char::from_u32_unchecked` on values past
 //! U+10FFFF, which is undefined behaviour; ours are private-use characters.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
+
+use super::FastMap as HashMap;
 
 pub const BIAS: i32 = -332;
 
@@ -20,7 +21,7 @@ pub const E2: char = '\u{E005}';
 pub const E3: char = '\u{E006}';
 
 pub static BC1: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('H', 'H'), 6),
         (('I', 'I'), 2461),
         (('K', 'H'), 406),
@@ -29,7 +30,7 @@ pub static BC1: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static BC2: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('A', 'A'), -3267),
         (('A', 'I'), 2744),
         (('A', 'N'), -878),
@@ -51,7 +52,7 @@ pub static BC2: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static BC3: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('H', 'H'), 996),
         (('H', 'I'), 626),
         (('H', 'K'), -721),
@@ -67,7 +68,7 @@ pub static BC3: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static BP1: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('B', 'B'), 295),
         (('O', 'B'), 304),
         (('O', 'O'), -125),
@@ -76,10 +77,10 @@ pub static BP1: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static BP2: LazyLock<HashMap<(char, char), i32>> =
-    LazyLock::new(|| HashMap::from([(('B', 'O'), 60), (('O', 'O'), -1762)]));
+    LazyLock::new(|| HashMap::from_iter([(('B', 'O'), 60), (('O', 'O'), -1762)]));
 
 pub static BQ1: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('B', 'H', 'H'), 1150),
         (('B', 'H', 'M'), 1521),
         (('B', 'I', 'I'), -1158),
@@ -98,7 +99,7 @@ pub static BQ1: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static BQ2: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('B', 'H', 'H'), 118),
         (('B', 'H', 'I'), -1159),
         (('B', 'H', 'M'), 466),
@@ -113,7 +114,7 @@ pub static BQ2: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static BQ3: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('B', 'H', 'H'), -792),
         (('B', 'H', 'I'), 2664),
         (('B', 'I', 'I'), -299),
@@ -134,7 +135,7 @@ pub static BQ3: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static BQ4: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('B', 'H', 'H'), -3895),
         (('B', 'I', 'H'), 3761),
         (('B', 'I', 'I'), -4654),
@@ -150,7 +151,7 @@ pub static BQ4: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static BW1: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         ((',', 'と'), 660),
         ((',', '同'), 727),
         ((B1, 'あ'), 1404),
@@ -224,7 +225,7 @@ pub static BW1: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static BW2: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('.', '.'), -11822),
         (('1', '1'), -669),
         (('―', '―'), -5730),
@@ -350,7 +351,7 @@ pub static BW2: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static BW3: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('あ', 'た'), -2194),
         (('あ', 'り'), 719),
         (('あ', 'る'), 3846),
@@ -469,7 +470,7 @@ pub static BW3: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static TC1: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('A', 'A', 'A'), 1093),
         (('H', 'H', 'H'), 1029),
         (('H', 'H', 'M'), 580),
@@ -486,7 +487,7 @@ pub static TC1: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static TC2: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('H', 'H', 'O'), 2088),
         (('H', 'I', 'I'), -1023),
         (('H', 'M', 'M'), -1154),
@@ -497,7 +498,7 @@ pub static TC2: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static TC3: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('A', 'A', 'A'), -294),
         (('H', 'H', 'H'), 346),
         (('H', 'H', 'I'), -341),
@@ -525,7 +526,7 @@ pub static TC3: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static TC4: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('H', 'H', 'H'), -203),
         (('H', 'H', 'I'), 1344),
         (('H', 'H', 'K'), 365),
@@ -553,7 +554,7 @@ pub static TC4: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static TQ1: LazyLock<HashMap<(char, char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('B', 'H', 'H', 'H'), -227),
         (('B', 'H', 'H', 'I'), 316),
         (('B', 'H', 'I', 'H'), -132),
@@ -571,7 +572,7 @@ pub static TQ1: LazyLock<HashMap<(char, char, char, char), i32>> = LazyLock::new
 });
 
 pub static TQ2: LazyLock<HashMap<(char, char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('B', 'I', 'H', 'H'), -1401),
         (('B', 'I', 'I', 'I'), -1033),
         (('B', 'K', 'A', 'K'), -543),
@@ -580,7 +581,7 @@ pub static TQ2: LazyLock<HashMap<(char, char, char, char), i32>> = LazyLock::new
 });
 
 pub static TQ3: LazyLock<HashMap<(char, char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('B', 'H', 'H', 'H'), 478),
         (('B', 'H', 'H', 'M'), -1073),
         (('B', 'H', 'I', 'H'), 222),
@@ -605,7 +606,7 @@ pub static TQ3: LazyLock<HashMap<(char, char, char, char), i32>> = LazyLock::new
 });
 
 pub static TQ4: LazyLock<HashMap<(char, char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('B', 'H', 'H', 'H'), -721),
         (('B', 'H', 'H', 'M'), -3604),
         (('B', 'H', 'I', 'I'), -966),
@@ -626,10 +627,10 @@ pub static TQ4: LazyLock<HashMap<(char, char, char, char), i32>> = LazyLock::new
 });
 
 pub static TW1: LazyLock<HashMap<(char, char, char), i32>> =
-    LazyLock::new(|| HashMap::from([(('に', 'つ', 'い'), -4681), (('東', '京', '都'), 2026)]));
+    LazyLock::new(|| HashMap::from_iter([(('に', 'つ', 'い'), -4681), (('東', '京', '都'), 2026)]));
 
 pub static TW2: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('あ', 'る', '程'), -2049),
         (('い', 'っ', 'た'), -1256),
         (('こ', 'ろ', 'が'), -2434),
@@ -650,7 +651,7 @@ pub static TW2: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static TW3: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('い', 'た', 'だ'), -1734),
         (('し', 'て', 'い'), 1314),
         (('と', 'し', 'て'), -4314),
@@ -666,7 +667,7 @@ pub static TW3: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static TW4: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('い', 'う', '.'), 8576),
         (('い', 'う', '。'), 8576),
         (('か', 'ら', 'な'), -2348),
@@ -683,10 +684,10 @@ pub static TW4: LazyLock<HashMap<(char, char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static UC1: LazyLock<HashMap<char, i32>> =
-    LazyLock::new(|| HashMap::from([('A', 484), ('K', 93), ('M', 645), ('O', -505)]));
+    LazyLock::new(|| HashMap::from_iter([('A', 484), ('K', 93), ('M', 645), ('O', -505)]));
 
 pub static UC2: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         ('A', 819),
         ('H', 1059),
         ('I', 409),
@@ -697,10 +698,10 @@ pub static UC2: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
 });
 
 pub static UC3: LazyLock<HashMap<char, i32>> =
-    LazyLock::new(|| HashMap::from([('A', -1370), ('I', 2311)]));
+    LazyLock::new(|| HashMap::from_iter([('A', -1370), ('I', 2311)]));
 
 pub static UC4: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         ('A', -2643),
         ('H', 1809),
         ('I', -1032),
@@ -712,7 +713,7 @@ pub static UC4: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
 });
 
 pub static UC5: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         ('H', 313),
         ('I', -1238),
         ('K', -799),
@@ -721,18 +722,19 @@ pub static UC5: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
     ])
 });
 
-pub static UC6: LazyLock<HashMap<char, i32>> =
-    LazyLock::new(|| HashMap::from([('H', -506), ('I', -253), ('K', 87), ('M', 247), ('O', -387)]));
+pub static UC6: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
+    HashMap::from_iter([('H', -506), ('I', -253), ('K', 87), ('M', 247), ('O', -387)])
+});
 
-pub static UP1: LazyLock<HashMap<char, i32>> = LazyLock::new(|| HashMap::from([('O', -214)]));
+pub static UP1: LazyLock<HashMap<char, i32>> = LazyLock::new(|| HashMap::from_iter([('O', -214)]));
 
 pub static UP2: LazyLock<HashMap<char, i32>> =
-    LazyLock::new(|| HashMap::from([('B', 69), ('O', 935)]));
+    LazyLock::new(|| HashMap::from_iter([('B', 69), ('O', 935)]));
 
-pub static UP3: LazyLock<HashMap<char, i32>> = LazyLock::new(|| HashMap::from([('B', 189)]));
+pub static UP3: LazyLock<HashMap<char, i32>> = LazyLock::new(|| HashMap::from_iter([('B', 189)]));
 
 pub static UQ1: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('B', 'H'), 21),
         (('B', 'I'), -12),
         (('B', 'K'), -99),
@@ -745,11 +747,12 @@ pub static UQ1: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
     ])
 });
 
-pub static UQ2: LazyLock<HashMap<(char, char), i32>> =
-    LazyLock::new(|| HashMap::from([(('B', 'H'), 216), (('B', 'I'), 113), (('O', 'K'), 1759)]));
+pub static UQ2: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
+    HashMap::from_iter([(('B', 'H'), 216), (('B', 'I'), 113), (('O', 'K'), 1759)])
+});
 
 pub static UQ3: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (('B', 'A'), -479),
         (('B', 'H'), 42),
         (('B', 'I'), 1913),
@@ -763,7 +766,7 @@ pub static UQ3: LazyLock<HashMap<(char, char), i32>> = LazyLock::new(|| {
 });
 
 pub static UW1: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (',', 156),
         ('、', 156),
         ('「', -463),
@@ -806,7 +809,7 @@ pub static UW1: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
 });
 
 pub static UW2: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (',', -829),
         ('、', -829),
         ('〇', 892),
@@ -918,7 +921,7 @@ pub static UW2: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
 });
 
 pub static UW3: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (',', 4889),
         ('1', -800),
         ('−', -1723),
@@ -1139,7 +1142,7 @@ pub static UW3: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
 });
 
 pub static UW4: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (',', 3930),
         ('.', 3508),
         ('―', -4841),
@@ -1364,7 +1367,7 @@ pub static UW4: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
 });
 
 pub static UW5: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (',', 465),
         ('.', -299),
         ('1', -514),
@@ -1467,7 +1470,7 @@ pub static UW5: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
 });
 
 pub static UW6: LazyLock<HashMap<char, i32>> = LazyLock::new(|| {
-    HashMap::from([
+    HashMap::from_iter([
         (',', 227),
         ('.', 808),
         ('1', -270),
