@@ -5,11 +5,11 @@ use clap::Parser;
 
 use cin_catalogue::accounts::{self, Language, NewUser};
 use cin_catalogue::clock::{Clock, SystemClock};
-use cin_catalogue::config::{Cli, Command, ServeArgs, UserCommand};
+use cin_catalogue::config::{Cli, Command, ConsultationsCommand, ServeArgs, UserCommand};
 use cin_catalogue::domain::role::Role;
 use cin_catalogue::startup::{Application, Settings};
 use cin_catalogue::store::Store;
-use cin_catalogue::{openapi, seed};
+use cin_catalogue::{consultations, openapi, seed};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -91,6 +91,18 @@ async fn main() -> anyhow::Result<()> {
                 .write_blocking(|conn| accounts::create_user(conn, &new, None, now))
                 .map_err(|e| anyhow::anyhow!("{e}{}", field_list(&e)))?;
             println!("created {} ({}) id {}", user.email, user.role, user.id);
+        }
+        Command::Consultations(ConsultationsCommand::Remind(sla)) => {
+            let report = consultations::sla::run_sla_pass(
+                &store(&common.database_url())?,
+                sla.limits(),
+                clock.now(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{} overdue duty(ies); {} reminder(s) and {} note(s) to the office written",
+                report.overdue, report.reminders, report.escalations
+            );
         }
         Command::Openapi { output } => {
             let json = openapi::to_pretty_json();

@@ -10,6 +10,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::config::{self, ServeArgs};
+use crate::domain::consultation::SlaLimits;
 use crate::extract::MAX_BODY_BYTES;
 use crate::store::Store;
 use crate::{openapi, routes, seed};
@@ -19,6 +20,8 @@ pub struct AppState {
     pub store: Store,
     pub tokens: TokenKeys,
     pub clock: Arc<dyn Clock>,
+    /// Time limits of the consultation desk.
+    pub sla: SlaLimits,
 }
 
 pub struct Settings {
@@ -67,6 +70,7 @@ impl Application {
             store,
             tokens,
             clock: settings.clock,
+            sla: settings.serve.sla.limits(),
         });
         let listener = TcpListener::bind(settings.serve.bind)?;
         let port = listener.local_addr()?.port();

@@ -4,6 +4,8 @@
 //! and return `QueryResult`; the caller decides the transaction.
 
 pub mod audit;
+pub mod consultations;
+pub mod outbox;
 pub mod registries;
 pub mod schema;
 pub mod users;
