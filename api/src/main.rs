@@ -50,14 +50,15 @@ async fn main() -> anyhow::Result<()> {
             let report = seed::load(&store(&common.database_url())?, clock.now())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
-                "{} user(s) and {} registr{} added",
+                "{} user(s), {} registr{} and {} inquiry(ies) added",
                 report.users_created,
                 report.registries_created,
                 if report.registries_created == 1 {
                     "y"
                 } else {
                     "ies"
-                }
+                },
+                report.consultations_created
             );
         }
         Command::User(UserCommand::Create(args)) => {

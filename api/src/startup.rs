@@ -53,6 +53,7 @@ impl Application {
                     tracing::info!(
                         users = report.users_created,
                         registries = report.registries_created,
+                        consultations = report.consultations_created,
                         "empty database: loaded the sample catalogue"
                     );
                 }

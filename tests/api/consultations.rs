@@ -22,6 +22,7 @@ on_both_backends!(
     reminders_skip_the_year_end_break,
     figures_match_hand_computed_values,
     invalid_inquiries_name_their_fields,
+    the_sample_desk_is_not_empty,
 );
 
 async fn submit(app: &TestApp, token: &str, body: Value) -> Value {
@@ -1102,4 +1103,68 @@ async fn invalid_inquiries_name_their_fields(backend: Backend) {
         .await;
     assert_eq!(not_an_id.status, StatusCode::NOT_FOUND);
     assert_eq!(not_an_id.body["code"], "not_found");
+}
+
+async fn the_sample_desk_is_not_empty(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let office = app.login("office").await;
+    let all = app
+        .get("/api/v1/consultations?per_page=100", Some(&office))
+        .await
+        .body;
+    assert_eq!(all["total"], 6, "{all}");
+    let mut states: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    states.sort();
+    states.dedup();
+    assert_eq!(
+        states,
+        [
+            "agreed",
+            "forwarded",
+            "submitted",
+            "waiting_for_requester",
+            "withdrawn"
+        ]
+    );
+    for (who, count) in [
+        ("company", 4),
+        ("company2", 2),
+        ("holder", 1),
+        ("holder2", 1),
+        ("holder3", 1),
+    ] {
+        let token = app.login(who).await;
+        let mine = app
+            .get("/api/v1/consultations?per_page=100", Some(&token))
+            .await;
+        assert_eq!(mine.body["total"], count, "{who}: {}", mine.body);
+    }
+    // The agreed one has an internal note the company never sees.
+    let agreed = app
+        .get("/api/v1/consultations?status=agreed", Some(&office))
+        .await
+        .body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/v1/consultations/{agreed}/messages");
+    let office_thread = app.get(&path, Some(&office)).await.body;
+    assert_eq!(office_thread["total"], 1);
+    let company = app.login("company").await;
+    let company_thread = app.get(&path, Some(&company)).await.body;
+    assert_eq!(company_thread["total"], 0);
+    // Seeding again adds nothing.
+    let url = app.database_url.clone();
+    let now = app.clock.now();
+    let report = tokio::task::spawn_blocking(move || {
+        cin_catalogue::seed::load(&Store::connect(&url, 2).unwrap(), now).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.consultations_created, 0);
 }

@@ -426,3 +426,7 @@ pub fn users_by_id(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<U
         .select(UserRow::as_select())
         .load(conn)
 }
+
+pub fn count(conn: &mut DbConnection) -> QueryResult<i64> {
+    consultations::table.count().get_result(conn)
+}
