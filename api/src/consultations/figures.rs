@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::sla;
 use crate::domain::business_days::{self, jst};
@@ -10,9 +12,59 @@ use crate::domain::consultation::{
     ConsultationKind, ConsultationState, Lateness, Party, SlaLimits,
 };
 use crate::error::ApiError;
-use crate::routes::consultations::{ConsultationStats, MonthCount, OverdueDuty, RangeQuery};
 use crate::store::consultations::{self as store, ConsultationRow};
 use crate::store::DbConnection;
+
+/// Inquiries submitted in one month (Japan time).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MonthCount {
+    #[schema(example = "2026-11")]
+    pub month: String,
+    pub submitted: i64,
+}
+
+/// Something someone should have done on an open inquiry by now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OverdueDuty {
+    pub consultation_id: uuid::Uuid,
+    pub subject: String,
+    /// The registry, when the duty is about one.
+    pub registry_code: Option<String>,
+    /// `office`, `requester` or `holder`.
+    #[schema(example = "holder")]
+    pub who_must_act: String,
+    /// The state the duty belongs to (`decide`: every registry answered).
+    pub step: String,
+    /// When the clock started: the state was entered or the holder last wrote.
+    pub since: DateTime<Utc>,
+    /// When the time limit (in Japanese business days) ran out.
+    pub due: DateTime<Utc>,
+    /// Past the limit by the escalation margin: the office has been told.
+    pub far_overdue: bool,
+    pub business_days_late: u32,
+}
+
+/// The office's figures for the desk.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsultationStats {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Inquiries submitted in the range.
+    pub total: i64,
+    /// Every state, with the number of inquiries of the range in it now.
+    pub by_status: BTreeMap<String, i64>,
+    /// Every kind, with the number of inquiries of the range.
+    pub by_kind: BTreeMap<String, i64>,
+    /// Months with submissions, in order.
+    pub by_month: Vec<MonthCount>,
+    /// Calendar days from submission to the first answer by the office or a
+    /// holder (a move or a shared message); null when none was answered.
+    pub median_days_to_first_response: Option<f64>,
+    /// Calendar days from submission to agreed, declined or concluded.
+    pub median_days_to_decision: Option<f64>,
+    /// Open inquiries (of any date) past a time limit now, oldest first.
+    pub overdue: Vec<OverdueDuty>,
+}
 
 /// `[start, end)` in UTC for submission days in Japan, both included.
 /// Clamped to years the databases compare safely.
@@ -55,13 +107,16 @@ fn party_name(party: Party) -> &'static str {
     }
 }
 
+/// The figures for inquiries submitted between `from` and `to` (Japan days,
+/// both included), and the duties overdue at `now`.
 pub fn stats(
     conn: &mut DbConnection,
-    range: &RangeQuery,
+    from_day: Option<NaiveDate>,
+    to_day: Option<NaiveDate>,
     limits: &SlaLimits,
     now: DateTime<Utc>,
 ) -> Result<ConsultationStats, ApiError> {
-    let (from, to) = range.bounds();
+    let (from, to) = bounds(from_day, to_day);
     let rows = store::created_between(conn, from, to)?;
     let mut by_status: BTreeMap<String, i64> = ConsultationState::ALL
         .iter()
@@ -108,8 +163,8 @@ pub fn stats(
         }
     }
     Ok(ConsultationStats {
-        from: range.from,
-        to: range.to,
+        from: from_day,
+        to: to_day,
         total: rows.len() as i64,
         by_status,
         by_kind,

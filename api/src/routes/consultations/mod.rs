@@ -17,7 +17,7 @@ pub use list::{__path_list, ConsultationListQuery};
 pub use messages::{__path_list_messages, __path_post_message, Message, NewMessage};
 pub use moves::{__path_move_inquiry, __path_move_registry, MoveRequest, RegistryMoveRequest};
 pub use read::__path_read;
-pub use stats::{__path_stats, ConsultationStats, MonthCount, OverdueDuty};
+pub use stats::__path_stats;
 
 use actix_web::web;
 use chrono::{DateTime, Utc};
