@@ -775,7 +775,24 @@ async fn of_two_concurrent_moves_exactly_one_wins(backend: Backend) {
     let mut statuses = vec![a.status.as_u16(), b.status.as_u16()];
     statuses.sort();
     assert_eq!(statuses, vec![200, 409], "{} / {}", a.body, b.body);
-    for (id, moves) in [(&id, 3), (&id2, 2)] {
+    // A holder's answer sent twice at once (two tabs): one move, one 409.
+    ok(move_to(&app, &office, &id2, "forwarded").await).await;
+    let holder = app.login("holder").await;
+    let (a, b) = futures::join!(
+        move_registry(&app, &holder, &id2, "CIN-R-000001", "checking"),
+        move_registry(&app, &holder, &id2, "CIN-R-000001", "checking"),
+    );
+    let mut statuses = vec![a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, vec![200, 409], "{} / {}", a.body, b.body);
+    let loser = if a.status == StatusCode::CONFLICT {
+        &a
+    } else {
+        &b
+    };
+    assert_eq!(loser.body["allowed"], json!(["available", "not_available"]));
+
+    for (id, moves) in [(&id, 3), (&id2, 4)] {
         let detail = app
             .get(&format!("/api/v1/consultations/{id}"), Some(&office))
             .await;

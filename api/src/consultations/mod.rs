@@ -495,10 +495,7 @@ pub fn move_registry(
         target.row.holder_unreachable,
         at,
     )? {
-        return Err(not_allowed(
-            format!("{code} was moved by someone else a moment ago; read it again"),
-            Vec::new(),
-        ));
+        return Err(lost_race(conn, caller, id, code)?);
     }
     // Changes the inquiry's version too, so that the office's decision and a
     // holder's answer cannot cross unseen.
@@ -512,10 +509,7 @@ pub fn move_registry(
         ..visible.row.clone()
     };
     if !store::move_if_version(conn, &touched, visible.row.version)? {
-        return Err(not_allowed(
-            "The inquiry was changed by someone else a moment ago; read it again".into(),
-            Vec::new(),
-        ));
+        return Err(lost_race(conn, caller, id, code)?);
     }
     let event_id = record_move(
         conn,
@@ -554,6 +548,31 @@ pub fn move_registry(
         )?;
     }
     Ok(visible)
+}
+
+/// The 409 of a registry move that lost to a concurrent change, naming the
+/// moves the caller may make from where things stand now.
+fn lost_race(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    id: &str,
+    code: &str,
+) -> Result<ApiError, ApiError> {
+    let fresh = load_visible(conn, id, caller)?;
+    let inquiry = fresh.state()?;
+    let mut allowed = Vec::new();
+    if let Some(target) = fresh
+        .visible_targets()
+        .into_iter()
+        .find(|t| t.registry_code == code)
+    {
+        allowed = stored_answer(&target.row.status)?
+            .allowed_moves(inquiry, fresh.party_for(&target.row.registry_id));
+    }
+    Ok(not_allowed(
+        format!("{code} or its inquiry was moved by someone else a moment ago"),
+        names(&allowed, RegistryAnswerState::as_str),
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
