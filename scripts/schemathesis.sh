@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs schemathesis with every check against a live server on 127.0.0.1
-# (fresh SQLite, seeded): once as the office, once as a registry holder.
+# (fresh SQLite, seeded): as the office, as a registry holder, and as a company.
 # Needs `pip install schemathesis`. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,7 +40,7 @@ PY
 common=(--checks all --max-examples "${SCHEMATHESIS_EXAMPLES:-30}" --seed 1 --workers 1 --suppress-health-check all)
 # Sign-out is left out: it would end the session under test. Requests
 # without a token are made by the ignored_auth check of each run.
-for who in "office@example.jp demo-office-pass" "holder@example.jp demo-holder-pass"; do
+for who in "office@example.jp demo-office-pass" "holder@example.jp demo-holder-pass" "company@example.jp demo-company-pass"; do
   set -- $who
   echo "--- as $1"
   schemathesis run "$base/openapi.json" "${common[@]}" \

@@ -59,6 +59,49 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// The consultation desk.
+    #[command(subcommand)]
+    Consultations(ConsultationsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsultationsCommand {
+    /// Write the reminders that are due now to the outbox (each only once;
+    /// run it as often as you like, for example hourly from cron).
+    Remind(SlaArgs),
+}
+
+/// Time limits of the consultation desk, in Japanese business days
+/// (weekends, national holidays and 12/29-1/3 excluded).
+#[derive(Debug, Clone, Args)]
+pub struct SlaArgs {
+    /// The office takes a submitted inquiry into triage within this many days.
+    #[arg(long, env = "CIN_SLA_SUBMITTED_DAYS", default_value_t = 2)]
+    pub sla_submitted_days: u32,
+    /// The office moves an inquiry in triage on (or decides once every registry answered).
+    #[arg(long, env = "CIN_SLA_OFFICE_DAYS", default_value_t = 5)]
+    pub sla_office_days: u32,
+    /// The requester answers a question or a holder's conditions.
+    #[arg(long, env = "CIN_SLA_REQUESTER_DAYS", default_value_t = 10)]
+    pub sla_requester_days: u32,
+    /// A holder writes or moves their registry's answer.
+    #[arg(long, env = "CIN_SLA_HOLDER_DAYS", default_value_t = 5)]
+    pub sla_holder_days: u32,
+    /// Past a limit by this many more days, the office is told.
+    #[arg(long, env = "CIN_SLA_ESCALATION_DAYS", default_value_t = 5)]
+    pub sla_escalation_days: u32,
+}
+
+impl SlaArgs {
+    pub fn limits(&self) -> crate::domain::consultation::SlaLimits {
+        crate::domain::consultation::SlaLimits {
+            submitted_days: self.sla_submitted_days,
+            office_days: self.sla_office_days,
+            requester_days: self.sla_requester_days,
+            holder_days: self.sla_holder_days,
+            escalation_days: self.sla_escalation_days,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +154,9 @@ pub struct ServeArgs {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "CIN_WORKERS")]
     pub workers: Option<usize>,
+    /// Time limits of the consultation desk (for its figures).
+    #[command(flatten)]
+    pub sla: SlaArgs,
 }
 
 /// The defaults (and `CIN_*` environment) as `serve` would take them.

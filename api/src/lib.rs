@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalogue;
 pub mod clock;
 pub mod config;
+pub mod consultations;
 pub mod domain;
 pub mod error;
 pub mod extract;

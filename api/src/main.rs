@@ -5,11 +5,11 @@ use clap::Parser;
 
 use cin_catalogue::accounts::{self, Language, NewUser};
 use cin_catalogue::clock::{Clock, SystemClock};
-use cin_catalogue::config::{Cli, Command, ServeArgs, UserCommand};
+use cin_catalogue::config::{Cli, Command, ConsultationsCommand, ServeArgs, UserCommand};
 use cin_catalogue::domain::role::Role;
 use cin_catalogue::startup::{Application, Settings};
 use cin_catalogue::store::Store;
-use cin_catalogue::{openapi, seed};
+use cin_catalogue::{consultations, openapi, seed};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -50,14 +50,15 @@ async fn main() -> anyhow::Result<()> {
             let report = seed::load(&store(&common.database_url())?, clock.now())
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
-                "{} user(s) and {} registr{} added",
+                "{} user(s), {} registr{} and {} inquiry(ies) added",
                 report.users_created,
                 report.registries_created,
                 if report.registries_created == 1 {
                     "y"
                 } else {
                     "ies"
-                }
+                },
+                report.consultations_created
             );
         }
         Command::User(UserCommand::Create(args)) => {
@@ -113,6 +114,18 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             bar.finish();
             println!("indexed {indexed} published registries");
+        }
+        Command::Consultations(ConsultationsCommand::Remind(sla)) => {
+            let report = consultations::sla::run_sla_pass(
+                &store(&common.database_url())?,
+                sla.limits(),
+                clock.now(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{} overdue duty(ies); {} reminder(s) and {} note(s) to the office written",
+                report.overdue, report.reminders, report.escalations
+            );
         }
         Command::Openapi { output } => {
             let json = openapi::to_pretty_json();

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorCode;
 use crate::extract::MAX_BODY_BYTES;
-use crate::routes::{self, registries, MAX_PER_PAGE};
+use crate::routes::{self, consultations, registries, MAX_PER_PAGE};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -40,11 +40,23 @@ use crate::routes::{self, registries, MAX_PER_PAGE};
         registries::list_revisions,
         registries::read_revision,
         registries::compare_revisions,
+        consultations::create,
+        consultations::list,
+        consultations::read,
+        consultations::move_inquiry,
+        consultations::move_registry,
+        consultations::list_messages,
+        consultations::post_message,
+        consultations::assign,
+        consultations::stats,
+        consultations::export,
+        routes::outbox::list,
     ),
     modifiers(&Conventions),
     tags(
         (name = "catalogue", description = "Registries: read by anyone, kept by holders and the office"),
         (name = "auth", description = "Sign-in and tokens"),
+        (name = "consultations", description = "The consultation desk: companies' inquiries, triaged by the office, answered by holders"),
         (name = "users", description = "Accounts"),
         (name = "operations", description = "Health, readiness, audit"),
     )
@@ -101,8 +113,46 @@ pub fn document() -> serde_json::Value {
         // Lower case is accepted and stored upper case.
         codes["pattern"] = r"^[A-Za-z][0-9]{2}(\.[0-9A-Za-z]{1,2})?$".into();
     }
+    for list in ["NewConsultation", "MoveRequest"] {
+        let pointer = format!("/components/schemas/{list}/properties/registries/items");
+        if let Some(codes) = json.pointer_mut(&pointer) {
+            codes["pattern"] = r"^CIN-R-[0-9]{6}$".into();
+        }
+    }
+    link_consultation(&mut json);
     forbid_nul(&mut json);
     json
+}
+
+/// Says where a new inquiry's id leads, so that clients (and schemathesis'
+/// stateful runs) can follow it.
+fn link_consultation(json: &mut serde_json::Value) {
+    use serde_json::json;
+    let Some(created) = json.pointer_mut("/paths/~1api~1v1~1consultations/post/responses/201")
+    else {
+        return;
+    };
+    let mut links = serde_json::Map::new();
+    for (name, path, method) in [
+        ("read", "~1api~1v1~1consultations~1{id}", "get"),
+        (
+            "messages",
+            "~1api~1v1~1consultations~1{id}~1messages",
+            "get",
+        ),
+        ("write", "~1api~1v1~1consultations~1{id}~1messages", "post"),
+        ("move", "~1api~1v1~1consultations~1{id}~1moves", "post"),
+        ("assign", "~1api~1v1~1consultations~1{id}~1assignee", "put"),
+    ] {
+        links.insert(
+            name.to_string(),
+            json!({
+                "operationRef": format!("#/paths/{path}/{method}"),
+                "parameters": {"id": "$response.body#/id"},
+            }),
+        );
+    }
+    created["links"] = serde_json::Value::Object(links);
 }
 
 /// Says in every free-text string schema what the extractors enforce: no

@@ -10,6 +10,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::config::{self, ServeArgs};
+use crate::domain::consultation::SlaLimits;
 use crate::extract::MAX_BODY_BYTES;
 use crate::search::SearchService;
 use crate::store::Store;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub search: Arc<SearchService>,
     pub tokens: TokenKeys,
     pub clock: Arc<dyn Clock>,
+    /// Time limits of the consultation desk.
+    pub sla: SlaLimits,
 }
 
 pub struct Settings {
@@ -57,6 +60,7 @@ impl Application {
                     tracing::info!(
                         users = report.users_created,
                         registries = report.registries_created,
+                        consultations = report.consultations_created,
                         "empty database: loaded the sample catalogue"
                     );
                 }
@@ -85,6 +89,7 @@ impl Application {
             search,
             tokens,
             clock: settings.clock,
+            sla: settings.serve.sla.limits(),
         });
         let listener = TcpListener::bind(settings.serve.bind)?;
         let port = listener.local_addr()?.port();

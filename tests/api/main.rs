@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 }
 
 mod auth;
+mod consultations;
 mod errors;
 mod helpers;
 mod openapi;

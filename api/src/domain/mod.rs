@@ -1,6 +1,8 @@
 //! Validated types and the rules of the catalogue. No I/O happens here.
 
 pub mod access;
+pub mod business_days;
+pub mod consultation;
 pub mod diff;
 pub mod facets;
 pub mod merge_patch;

@@ -3,7 +3,9 @@
 
 pub mod audit;
 pub mod auth;
+pub mod consultations;
 pub mod health;
+pub mod outbox;
 pub mod registries;
 pub mod users;
 pub mod vocabularies;
@@ -127,7 +129,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(users::list)
                 .service(vocabularies::list)
                 .service(audit::list)
-                .configure(registries::configure),
+                .service(outbox::list)
+                .configure(registries::configure)
+                .configure(consultations::configure),
         );
 }
 

@@ -5,6 +5,8 @@
 
 pub mod audit;
 pub mod changes;
+pub mod consultations;
+pub mod outbox;
 pub mod registries;
 pub mod schema;
 pub mod users;
