@@ -23,17 +23,17 @@ use crate::routes::{self, consultations, registries, MAX_PER_PAGE};
         routes::auth::refresh,
         routes::auth::logout,
         routes::auth::me,
-        routes::users::create,
-        routes::users::list,
-        routes::vocabularies::list,
-        routes::audit::list,
-        registries::list,
-        registries::create,
-        registries::search,
-        registries::read,
-        registries::update,
-        registries::publish,
-        registries::withdraw,
+        routes::users::create_user,
+        routes::users::list_users,
+        routes::vocabularies::list_vocabularies,
+        routes::audit::list_audit,
+        registries::list_registries,
+        registries::create_registry,
+        registries::search_registries,
+        registries::read_registry,
+        registries::update_registry,
+        registries::publish_registry,
+        registries::withdraw_registry,
         registries::list_holders,
         registries::add_holder,
         registries::remove_holder,
@@ -120,6 +120,14 @@ pub fn document() -> serde_json::Value {
         }
     }
     link_consultation(&mut json);
+    if let Some(params) = json.pointer_mut("/paths/~1api~1v1~1registries~1search/get/parameters") {
+        for param in params.as_array_mut().into_iter().flatten() {
+            let name = param["name"].as_str().unwrap_or_default().to_string();
+            if crate::domain::facets::FACETS.contains(&name.as_str()) {
+                param["schema"]["pattern"] = crate::domain::facets::parameter_pattern(&name).into();
+            }
+        }
+    }
     forbid_nul(&mut json);
     json
 }
@@ -249,7 +257,9 @@ static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
         .collect()
 });
 
-/// The documented methods of the path a request went to; empty when the path is unknown.
+/// The documented methods of the path a request went to; empty when the path
+/// is unknown. As a router would, the most specific path wins:
+/// `/registries/search` is not `/registries/{code}`.
 pub fn methods_for(path: &str) -> Vec<&'static str> {
     let parts: Vec<&str> = path.split('/').collect();
     ROUTES
@@ -261,6 +271,7 @@ pub fn methods_for(path: &str) -> Vec<&'static str> {
                     None => !p.is_empty(),
                 })
         })
-        .flat_map(|(_, methods)| methods.iter().copied())
-        .collect()
+        .max_by_key(|(segments, _)| segments.iter().filter(|s| s.is_some()).count())
+        .map(|(_, methods)| methods.clone())
+        .unwrap_or_default()
 }

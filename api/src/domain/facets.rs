@@ -25,6 +25,33 @@ pub const FACETS: &[&str] = &[
     "start_year",
 ];
 
+/// The values a facet takes: its vocabulary's codes, `true`/`false` for
+/// `designated_intractable`; `None` for `start_year`, which takes any year.
+pub fn allowed_values(facet: &str) -> Option<Vec<String>> {
+    match facet {
+        "designated_intractable" => Some(vec!["true".into(), "false".into()]),
+        "start_year" => None,
+        _ => Some(super::vocabulary::get(facet).codes()),
+    }
+}
+
+/// Whether `value` is a value of `facet`.
+pub fn is_value(facet: &str, value: &str) -> bool {
+    match allowed_values(facet) {
+        Some(values) => values.iter().any(|v| v == value),
+        None => value.len() == 4 && value.bytes().all(|b| b.is_ascii_digit()),
+    }
+}
+
+/// The documented form of a facet parameter: empty, or values joined by commas.
+pub fn parameter_pattern(facet: &str) -> String {
+    let one = match allowed_values(facet) {
+        Some(values) => format!("({})", values.join("|")),
+        None => "[0-9]{4}".to_string(),
+    };
+    format!("^({one}(,{one})*)?$")
+}
+
 /// The size band of an enrollment count (vocabulary `enrollment_band`).
 pub fn enrollment_band(count: i64) -> &'static str {
     match count {

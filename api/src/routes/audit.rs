@@ -49,7 +49,7 @@ pub struct AuditQuery {
     ),
     security(("bearer" = [])))]
 #[get("/audit")]
-pub async fn list(
+pub async fn list_audit(
     state: web::Data<AppState>,
     user: CurrentUser,
     query: Query<AuditQuery>,

@@ -69,7 +69,7 @@ impl From<&CurrentUser> for User {
     ),
     security(("bearer" = [])))]
 #[post("/users")]
-pub async fn create(
+pub async fn create_user(
     state: web::Data<AppState>,
     user: CurrentUser,
     body: JsonBody<NewUser>,
@@ -110,7 +110,7 @@ pub struct UserQuery {
     ),
     security(("bearer" = [])))]
 #[get("/users")]
-pub async fn list(
+pub async fn list_users(
     state: web::Data<AppState>,
     user: CurrentUser,
     query: Query<UserQuery>,

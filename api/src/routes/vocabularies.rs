@@ -10,7 +10,7 @@ use crate::domain::vocabulary::{self, Vocabulary};
     responses((status = 200, description = "Vocabularies by field name",
         body = std::collections::BTreeMap<String, Vocabulary>)))]
 #[get("/vocabularies")]
-pub async fn list() -> HttpResponse {
+pub async fn list_vocabularies() -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .json(vocabulary::all())

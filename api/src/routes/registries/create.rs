@@ -26,7 +26,7 @@ use crate::startup::AppState;
     ),
     security(("bearer" = [])))]
 #[post("/registries")]
-pub async fn create(
+pub async fn create_registry(
     state: web::Data<AppState>,
     user: CurrentUser,
     body: JsonBody<serde_json::Value>,

@@ -35,7 +35,7 @@ pub struct RegistryListQuery {
     ),
     security((), ("bearer" = [])))]
 #[get("/registries")]
-pub async fn list(
+pub async fn list_registries(
     state: web::Data<AppState>,
     user: MaybeUser,
     query: Query<RegistryListQuery>,

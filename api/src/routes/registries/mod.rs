@@ -9,17 +9,17 @@ mod revisions;
 mod search;
 mod update;
 
-pub use create::__path_create;
+pub use create::__path_create_registry;
 pub use holders::{__path_add_holder, __path_list_holders, __path_remove_holder};
-pub use list::{__path_list, RegistryListQuery};
-pub use publish::{__path_publish, __path_withdraw};
-pub use read::__path_read;
+pub use list::{__path_list_registries, RegistryListQuery};
+pub use publish::{__path_publish_registry, __path_withdraw_registry};
+pub use read::__path_read_registry;
 pub use revisions::{
     __path_compare_revisions, __path_list_revisions, __path_read_revision, DiffQuery, RegistryDiff,
     RevisionSummary,
 };
-pub use search::{__path_search, SearchHit, SearchParams, SearchResponse};
-pub use update::__path_update;
+pub use search::{__path_search_registries, SearchHit, SearchParams, SearchResponse};
+pub use update::__path_update_registry;
 
 use actix_web::web;
 use chrono::{DateTime, Utc};
@@ -37,13 +37,13 @@ use crate::store::DbConnection;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Before `/registries/{code}`, which would otherwise take "search" for a code.
-    cfg.service(search::search)
-        .service(list::list)
-        .service(create::create)
-        .service(read::read)
-        .service(update::update)
-        .service(publish::publish)
-        .service(publish::withdraw)
+    cfg.service(search::search_registries)
+        .service(list::list_registries)
+        .service(create::create_registry)
+        .service(read::read_registry)
+        .service(update::update_registry)
+        .service(publish::publish_registry)
+        .service(publish::withdraw_registry)
         .service(holders::list_holders)
         .service(holders::add_holder)
         .service(holders::remove_holder)

@@ -26,7 +26,7 @@ use crate::startup::AppState;
     ),
     security(("bearer" = [])))]
 #[post("/registries/{code}/publish")]
-pub async fn publish(
+pub async fn publish_registry(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: CurrentUser,
@@ -59,7 +59,7 @@ pub async fn publish(
     ),
     security(("bearer" = [])))]
 #[post("/registries/{code}/withdraw")]
-pub async fn withdraw(
+pub async fn withdraw_registry(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: CurrentUser,

@@ -19,7 +19,7 @@ use crate::startup::AppState;
     ),
     security((), ("bearer" = [])))]
 #[get("/registries/{code}")]
-pub async fn read(
+pub async fn read_registry(
     state: web::Data<AppState>,
     user: MaybeUser,
     code: web::Path<String>,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Registry;
-use crate::domain::facets::FACETS;
+use crate::domain::facets::{self, FACETS};
 use crate::domain::registry::PublicationState;
 use crate::domain::vocabulary;
 use crate::error::{ApiError, Problem};
@@ -27,7 +27,8 @@ pub enum SearchSort {
     Name,
 }
 
-/// Facet parameters take one code or several separated by commas: several
+/// Facet parameters take one code or several separated by commas (no
+/// spaces; each parameter's pattern lists its codes): several
 /// codes of one facet match any of them; different facets must all match.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -99,25 +100,16 @@ impl SearchParams {
         let mut filters = BTreeMap::new();
         for (facet, value) in self.facet_params() {
             let Some(value) = value else { continue };
-            let codes: Vec<String> = value
-                .split(',')
-                .map(|c| c.trim().to_string())
-                .filter(|c| !c.is_empty())
-                .collect();
-            for code in &codes {
-                let valid = match facet {
-                    "designated_intractable" => matches!(code.as_str(), "true" | "false"),
-                    "start_year" => code.len() == 4 && code.parse::<u16>().is_ok(),
-                    _ => vocabulary::get(facet).contains(code),
-                };
-                if !valid {
-                    let mut err =
-                        ApiError::query(facet, format!("`{code}` is not a `{facet}` value"));
-                    if let Some(v) = vocabulary::all().get(facet) {
-                        err.errors[0] = err.errors[0].clone().with_allowed(v.codes());
-                    }
-                    return Err(err);
+            if value.is_empty() {
+                continue;
+            }
+            let codes: Vec<String> = value.split(',').map(str::to_string).collect();
+            if let Some(code) = codes.iter().find(|c| !facets::is_value(facet, c)) {
+                let mut err = ApiError::query(facet, format!("`{code}` is not a `{facet}` value"));
+                if let Some(values) = facets::allowed_values(facet) {
+                    err.errors[0] = err.errors[0].clone().with_allowed(values);
                 }
+                return Err(err);
             }
             filters.insert(facet.to_string(), codes);
         }
@@ -171,7 +163,7 @@ pub struct SearchResponse {
         (status = 400, description = "A parameter is invalid; `errors` names it", body = Problem, content_type = "application/problem+json"),
     ))]
 #[get("/registries/search")]
-pub async fn search(
+pub async fn search_registries(
     state: web::Data<AppState>,
     params: Query<SearchParams>,
     paging: Paging,

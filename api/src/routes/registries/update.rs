@@ -41,7 +41,7 @@ use crate::startup::AppState;
     ),
     security(("bearer" = [])))]
 #[patch("/registries/{code}")]
-pub async fn update(
+pub async fn update_registry(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: CurrentUser,
