@@ -273,7 +273,7 @@ fn main() {
             n,
             "tantivy in-process",
             build.as_secs_f64(),
-            peak,
+            Some(peak),
             &lat,
             &kinds,
         ));
@@ -297,9 +297,18 @@ fn main() {
     println!("{}", report.join("\n"));
 }
 
-fn row(n: usize, engine: &str, build_s: f64, peak: f64, lat: &Latencies, kinds: &[&str]) -> String {
+/// `peak`: the peak resident memory of this process, where the engine runs in it.
+fn row(
+    n: usize,
+    engine: &str,
+    build_s: f64,
+    peak: Option<f64>,
+    lat: &Latencies,
+    kinds: &[&str],
+) -> String {
+    let peak = peak.map_or("–".to_string(), |mb| format!("{mb:.0}"));
     format!(
-        "| {n} | {engine} | {build_s:.1} | {peak:.0} | {} |",
+        "| {n} | {engine} | {build_s:.1} | {peak} | {} |",
         kinds
             .iter()
             .map(|k| lat.row(k))
@@ -421,7 +430,7 @@ fn http(n: usize, records: &[RegistryRecord], mix: &[Query], kinds: &[&str]) -> 
             n,
             "service over HTTP, 8 clients",
             build.as_secs_f64(),
-            peak_rss_mb(),
+            Some(peak_rss_mb()),
             &lat,
             kinds,
         )
@@ -654,5 +663,5 @@ fn sql_engine(
         let mut a = PgConnection::establish(admin).unwrap();
         let _ = a.batch_execute("DROP DATABASE IF EXISTS cin_bench WITH (FORCE)");
     }
-    row(n, name, build.as_secs_f64(), 0.0, &lat, kinds)
+    row(n, name, build.as_secs_f64(), None, &lat, kinds)
 }
