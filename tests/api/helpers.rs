@@ -315,3 +315,13 @@ pub fn new_record(code: &str) -> Value {
         "survey_round": 2026
     })
 }
+
+/// The registry codes of a search answer, in order.
+pub fn registry_codes(body: &Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .expect("a search answer")
+        .iter()
+        .map(|i| i["registry"]["registry_code"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{Backend, TestApp, JWT_SECRET};
+use crate::helpers::{registry_codes, Backend, TestApp, JWT_SECRET};
 
 /// The server binary, built beside this test binary by `cargo test`.
 fn binary() -> PathBuf {
@@ -116,12 +116,7 @@ async fn search_codes(client: &reqwest::Client, base: &str, q: &str) -> Vec<Stri
         .json()
         .await
         .unwrap();
-    body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["registry"]["registry_code"].as_str().unwrap().to_string())
-        .collect()
+    registry_codes(&body)
 }
 
 /// Killed after the database committed a write but before the index did:

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{new_record, Backend, TestApp};
+use crate::helpers::{new_record, registry_codes as codes, Backend, TestApp};
 
 on_both_backends!(
     the_right_registries_come_first,
@@ -27,15 +27,6 @@ async fn search(app: &TestApp, query: &str) -> Value {
         response.body
     );
     response.body
-}
-
-fn codes(body: &Value) -> Vec<String> {
-    body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["registry"]["registry_code"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn encode(q: &str) -> String {
