@@ -4,7 +4,7 @@
 //! GROUP BY) and SQLite FTS5, on the same data and queries.
 //!
 //! cargo bench -p cin-catalogue --bench search -- [--sizes 10000,100000] [--http-max 100000]
-//!     [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--no-sql]
+//!     [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--no-sql] [--repeats 30]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -214,8 +214,6 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-const REPEATS: usize = 30;
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| {
@@ -233,6 +231,8 @@ fn main() {
     let postgres =
         arg("--postgres").unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let sql = !args.iter().any(|a| a == "--no-sql");
+    // Times each query runs in-process (half as often per HTTP client, at most 10 times in SQL).
+    let repeats: usize = arg("--repeats").map_or(30, |s| s.parse().unwrap());
     let templates = templates();
     let mix = query_mix();
     let kinds = ["text", "facets", "text+facets", "icd10", "all"];
@@ -260,7 +260,7 @@ fn main() {
         let build = started.elapsed();
         let peak = peak_rss_mb();
         let mut lat = Latencies::default();
-        for _ in 0..REPEATS {
+        for _ in 0..repeats {
             for (kind, text, filters) in &mix {
                 let req = request(text, filters);
                 let t = Instant::now();
@@ -280,7 +280,7 @@ fn main() {
         drop(index);
 
         if n <= http_max {
-            report.push(http(n, &records, &mix, &kinds));
+            report.push(http(n, &records, &mix, &kinds, repeats));
         }
         if sql {
             report.push(sql_engine(
@@ -288,9 +288,17 @@ fn main() {
                 &records,
                 &mix,
                 &kinds,
+                repeats.min(10),
                 SqlEngine::Postgres(postgres.clone()),
             ));
-            report.push(sql_engine(n, &records, &mix, &kinds, SqlEngine::Sqlite));
+            report.push(sql_engine(
+                n,
+                &records,
+                &mix,
+                &kinds,
+                repeats.min(10),
+                SqlEngine::Sqlite,
+            ));
         }
         eprintln!("{}", report.join("\n"));
     }
@@ -319,7 +327,13 @@ fn row(
 
 /// The real service over HTTP: a SQLite catalogue of `n` registries, 8
 /// concurrent clients, each sending the whole mix repeatedly.
-fn http(n: usize, records: &[RegistryRecord], mix: &[Query], kinds: &[&str]) -> String {
+fn http(
+    n: usize,
+    records: &[RegistryRecord],
+    mix: &[Query],
+    kinds: &[&str],
+    repeats: usize,
+) -> String {
     let dir = tempfile::tempdir().unwrap();
     let url = dir
         .path()
@@ -401,7 +415,7 @@ fn http(n: usize, records: &[RegistryRecord], mix: &[Query], kinds: &[&str]) -> 
             let (client, urls) = (client.clone(), urls.clone());
             tasks.push(tokio::spawn(async move {
                 let mut lat = Vec::new();
-                for _ in 0..REPEATS / 2 {
+                for _ in 0..repeats / 2 {
                     for (kind, u) in &urls {
                         let t = Instant::now();
                         let body = client.get(u).send().await.unwrap().bytes().await.unwrap();
@@ -494,6 +508,7 @@ fn sql_engine(
     records: &[RegistryRecord],
     mix: &[Query],
     kinds: &[&str],
+    repeats: usize,
     engine: SqlEngine,
 ) -> String {
     let dir = tempfile::tempdir().unwrap();
@@ -574,7 +589,7 @@ fn sql_engine(
     }
     let build = started.elapsed();
     let mut lat = Latencies::default();
-    for _ in 0..REPEATS.min(10) {
+    for _ in 0..repeats {
         for (kind, text, filters) in mix {
             let t = Instant::now();
             sql_search(&mut conn, text, filters);

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use tantivy::collector::{Count, FacetCollector, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, TermQuery};
-use tantivy::schema::{Facet, IndexRecordOption, Value};
+use tantivy::collector::{Collector, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery};
+use tantivy::schema::Value;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument,
@@ -16,6 +16,7 @@ use tantivy::{
 
 use crate::analysis::{bigrams, words, BIGRAMS, WORDS};
 use crate::document::RegistryDoc;
+use crate::facet_sets::{Counts, FacetCounter, FacetSetCache, Filtered, SegmentFilters};
 use crate::query;
 use crate::schema::{self, Fields};
 use crate::synonyms::Synonyms;
@@ -54,6 +55,40 @@ pub struct CatalogueIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter<TantivyDocument>>,
     synonyms: Arc<Synonyms>,
+    facet_sets: FacetSetCache,
+}
+
+/// One search's query and filters, run with one way of ranking the hits.
+struct Run<'a> {
+    searcher: &'a Searcher,
+    query: &'a dyn Query,
+    filters: &'a [SegmentFilters],
+    facets: &'a [String],
+}
+
+impl Run<'_> {
+    /// The facet counts, and the top documents passing the filters, with
+    /// the score `score` makes of their rank key.
+    fn collect<K, C>(
+        &self,
+        top: C,
+        score: impl Fn(K) -> Option<f32>,
+    ) -> Result<(Counts, Vec<(Option<f32>, DocAddress)>)>
+    where
+        C: Collector<Fruit = Vec<(K, DocAddress)>>,
+    {
+        let counter = FacetCounter {
+            filters: self.filters,
+            facets: self.facets,
+        };
+        let filtered = Filtered {
+            inner: top,
+            filters: self.filters,
+        };
+        let (counts, docs) = self.searcher.search(self.query, &(counter, filtered))?;
+        let hits = docs.into_iter().map(|(k, a)| (score(k), a)).collect();
+        Ok((counts, hits))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,12 +170,15 @@ impl CatalogueIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let writer = index.writer_with_num_threads(budget.threads, budget.heap_bytes)?;
+        let facet_sets = FacetSetCache::default();
+        facet_sets.refresh(&reader.searcher(), fields.facets)?;
         Ok(Self {
             index,
             fields,
             reader,
             writer: Mutex::new(writer),
             synonyms,
+            facet_sets,
         })
     }
 
@@ -174,7 +212,9 @@ impl CatalogueIndex {
             prepared.set_payload(&applied.to_string());
             prepared.commit()?;
         }
-        self.reader.reload()
+        self.reader.reload()?;
+        self.facet_sets
+            .refresh(&self.reader.searcher(), self.fields.facets)
     }
 
     /// The change-log sequence of the last commit; 0 for a new index.
@@ -193,136 +233,70 @@ impl CatalogueIndex {
 
     pub fn search(&self, request: &SearchRequest) -> Result<SearchResults> {
         let searcher = self.reader.searcher();
-        let f = &self.fields;
-        let text = query::build(&request.text, f, &self.synonyms);
-        let full = self.compose(text.as_deref(), request, None);
-
-        // The facets nobody filters on are counted with the full query; each
-        // filtered facet again without its own filter, so its other values
-        // keep their counts (disjunctive facets).
-        let (filtered, free): (Vec<&String>, Vec<&String>) = request
-            .facets
+        let text = query::build(&request.text, &self.fields, &self.synonyms);
+        let query = self.compose(text.as_deref(), request);
+        let filters = searcher
+            .segment_readers()
             .iter()
-            .partition(|name| request.filters.get(*name).is_some_and(|v| !v.is_empty()));
-        let mut free_collector = FacetCollector::for_field("facets");
-        for name in &free {
-            free_collector.add_facet(Facet::from_path([String::as_str(name)]));
-        }
-        let (total, hits, free_counts) = match (request.sort, &text) {
-            (Sort::Relevance, Some(_)) => {
-                let top = TopDocs::with_limit(request.limit.max(1))
-                    .and_offset(request.offset)
-                    .order_by_score();
-                let (docs, total, counts) =
-                    searcher.search(&*full, &(top, Count, free_collector))?;
-                let hits = docs.into_iter().map(|(s, a)| (Some(s), a)).collect();
-                (total, hits, counts)
-            }
-            (sort, _) => {
-                let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
-                let (addresses, total, counts) = match sort {
-                    Sort::UpdatedDesc => {
-                        let (d, t, c) = searcher.search(
-                            &*full,
-                            &(
-                                top.order_by_fast_field::<i64>("updated_at", Order::Desc),
-                                Count,
-                                free_collector,
-                            ),
-                        )?;
-                        (d.into_iter().map(|(_, a)| a).collect::<Vec<_>>(), t, c)
-                    }
-                    Sort::EnrollmentDesc => {
-                        let (d, t, c) = searcher.search(
-                            &*full,
-                            &(
-                                top.order_by_fast_field::<i64>("enrollment", Order::Desc),
-                                Count,
-                                free_collector,
-                            ),
-                        )?;
-                        (d.into_iter().map(|(_, a)| a).collect(), t, c)
-                    }
-                    Sort::Name => {
-                        let (d, t, c) = searcher.search(
-                            &*full,
-                            &(
-                                top.order_by_string_fast_field("sort_name", Order::Asc),
-                                Count,
-                                free_collector,
-                            ),
-                        )?;
-                        (d.into_iter().map(|(_, a)| a).collect(), t, c)
-                    }
-                    // No text: a stable order by registry code.
-                    Sort::Relevance => {
-                        let (d, t, c) = searcher.search(
-                            &*full,
-                            &(
-                                top.order_by_string_fast_field("code", Order::Asc),
-                                Count,
-                                free_collector,
-                            ),
-                        )?;
-                        (d.into_iter().map(|(_, a)| a).collect(), t, c)
-                    }
-                };
-                (
-                    total,
-                    addresses.into_iter().map(|a| (None, a)).collect(),
-                    counts,
+            .map(|segment| {
+                SegmentFilters::resolve(
+                    &self.facet_sets,
+                    segment,
+                    self.fields.facets,
+                    &request.filters,
                 )
-            }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let run = Run {
+            searcher: &searcher,
+            query: &*query,
+            filters: &filters,
+            facets: &request.facets,
+        };
+        let top = TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
+        let ((total, counts), hits) = match (request.sort, &text) {
+            (Sort::Relevance, Some(_)) => run.collect(top.order_by_score(), Some)?,
+            (Sort::UpdatedDesc, _) => run.collect(
+                top.order_by_fast_field::<i64>("updated_at", Order::Desc),
+                |_| None,
+            )?,
+            (Sort::EnrollmentDesc, _) => run.collect(
+                top.order_by_fast_field::<i64>("enrollment", Order::Desc),
+                |_| None,
+            )?,
+            (Sort::Name, _) => run.collect(
+                top.order_by_string_fast_field("sort_name", Order::Asc),
+                |_| None,
+            )?,
+            // No text: a stable order by registry code.
+            (Sort::Relevance, None) => run.collect(
+                top.order_by_string_fast_field("code", Order::Asc),
+                |_| None,
+            )?,
         };
         let hits = if request.limit == 0 { Vec::new() } else { hits };
-
-        let mut facets = BTreeMap::new();
-        for name in &free {
-            facets.insert((*name).clone(), counts_of(&free_counts, name));
-        }
-        for name in filtered {
-            let without_own = self.compose(text.as_deref(), request, Some(name));
-            let mut collector = FacetCollector::for_field("facets");
-            collector.add_facet(Facet::from_path([name.as_str()]));
-            let counts = searcher.search(&*without_own, &collector)?;
-            facets.insert(name.clone(), counts_of(&counts, name));
-        }
-
+        let facets = counts
+            .into_iter()
+            .map(|(facet, values)| {
+                let mut values: Vec<(String, u64)> = values.into_iter().collect();
+                values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                (facet, values)
+            })
+            .collect();
         Ok(SearchResults {
-            total,
+            total: total as usize,
             hits: self.hits(&searcher, text.as_deref(), hits)?,
             facets,
         })
     }
 
-    /// The text query AND every filter, leaving out the filter of `except`.
-    fn compose(
-        &self,
-        text: Option<&dyn Query>,
-        request: &SearchRequest,
-        except: Option<&str>,
-    ) -> Box<dyn Query> {
+    /// The text query AND the ranges; facet filters are applied by the
+    /// collectors, which also need the matches they leave out.
+    fn compose(&self, text: Option<&dyn Query>, request: &SearchRequest) -> Box<dyn Query> {
         let f = &self.fields;
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if let Some(text) = text {
             must.push((Occur::Must, text.box_clone()));
-        }
-        for (facet, values) in &request.filters {
-            if values.is_empty() || Some(facet.as_str()) == except {
-                continue;
-            }
-            let any: Vec<(Occur, Box<dyn Query>)> = values
-                .iter()
-                .map(|v| {
-                    let term =
-                        Term::from_facet(f.facets, &Facet::from_path([facet.as_str(), v.as_str()]));
-                    (
-                        Occur::Should,
-                        Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
-                    )
-                })
-                .collect();
-            must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
         for (field, range) in [
             (f.start_year, &request.start_year),
@@ -399,22 +373,6 @@ fn mark(snippet: &tantivy::snippet::Snippet) -> String {
         .to_html()
         .replace("<b>", "<mark>")
         .replace("</b>", "</mark>")
-}
-
-fn counts_of(counts: &tantivy::collector::FacetCounts, facet: &str) -> Vec<(String, u64)> {
-    let mut values: Vec<(String, u64)> = counts
-        .get(Facet::from_path([facet]))
-        .map(|(f, n)| {
-            let value = f
-                .to_path()
-                .last()
-                .map(|s| s.to_string())
-                .unwrap_or_default();
-            (value, n)
-        })
-        .collect();
-    values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    values
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod document;
+pub mod facet_sets;
 pub mod index;
 pub mod normalize;
 pub mod query;
