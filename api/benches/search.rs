@@ -4,7 +4,7 @@
 //! GROUP BY) and SQLite FTS5, on the same data and queries.
 //!
 //! cargo bench -p cin-catalogue --bench search -- [--sizes 10000,100000] [--http-max 100000]
-//!     [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--no-sql] [--repeats 30]
+//!     [--clients 2,8] [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--no-sql] [--repeats 30]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -187,20 +187,39 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// User and system CPU time of this process so far.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: Vec<f64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // USER_HZ is 100 on Linux.
+    ticks.iter().sum::<f64>() / 100.0
+}
+
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 #[derive(Default)]
-struct Latencies(BTreeMap<&'static str, Vec<Duration>>);
+struct Latencies {
+    by_kind: BTreeMap<&'static str, Vec<Duration>>,
+    /// CPU seconds this process spent per query, where the engine runs in it.
+    cpu_per_query: Option<f64>,
+}
 
 impl Latencies {
     fn add(&mut self, kind: &'static str, d: Duration) {
-        self.0.entry(kind).or_default().push(d);
-        self.0.entry("all").or_default().push(d);
+        self.by_kind.entry(kind).or_default().push(d);
+        self.by_kind.entry("all").or_default().push(d);
     }
     fn row(&self, kind: &str) -> String {
-        let Some(v) = self.0.get(kind) else {
+        let Some(v) = self.by_kind.get(kind) else {
             return "–".into();
         };
         let mut v = v.clone();
@@ -236,8 +255,13 @@ fn main() {
     let templates = templates();
     let mix = query_mix();
     let kinds = ["text", "facets", "text+facets", "icd10", "all"];
+    let clients: Vec<usize> = arg("--clients")
+        .unwrap_or_else(|| "2,8".into())
+        .split(',')
+        .map(|s| s.parse().expect("--clients takes numbers"))
+        .collect();
     let mut report = vec![format!(
-        "| registries | engine | build s | peak MB | {} |\n|---|---|---|---|{}",
+        "| registries | engine | build s | peak MB | CPU ms / query | {} |\n|---|---|---|---|---|{}",
         kinds.map(|k| format!("{k} p50 / p99 ms")).join(" | "),
         "---|".repeat(kinds.len())
     )];
@@ -260,6 +284,7 @@ fn main() {
         let build = started.elapsed();
         let peak = peak_rss_mb();
         let mut lat = Latencies::default();
+        let cpu = cpu_seconds();
         for _ in 0..repeats {
             for (kind, text, filters) in &mix {
                 let req = request(text, filters);
@@ -269,6 +294,7 @@ fn main() {
                 std::hint::black_box(found);
             }
         }
+        lat.cpu_per_query = Some((cpu_seconds() - cpu) / (repeats * mix.len()) as f64);
         report.push(row(
             n,
             "tantivy in-process",
@@ -280,7 +306,7 @@ fn main() {
         drop(index);
 
         if n <= http_max {
-            report.push(http(n, &records, &mix, &kinds, repeats));
+            report.extend(http(n, &records, &mix, &kinds, repeats, &clients));
         }
         if sql {
             report.push(sql_engine(
@@ -315,8 +341,11 @@ fn row(
     kinds: &[&str],
 ) -> String {
     let peak = peak.map_or("–".to_string(), |mb| format!("{mb:.0}"));
+    let cpu = lat
+        .cpu_per_query
+        .map_or("–".to_string(), |s| format!("{:.2}", s * 1000.0));
     format!(
-        "| {n} | {engine} | {build_s:.1} | {peak} | {} |",
+        "| {n} | {engine} | {build_s:.1} | {peak} | {cpu} | {} |",
         kinds
             .iter()
             .map(|k| lat.row(k))
@@ -325,15 +354,18 @@ fn row(
     )
 }
 
-/// The real service over HTTP: a SQLite catalogue of `n` registries, 8
-/// concurrent clients, each sending the whole mix repeatedly.
+/// The real service over HTTP: a SQLite catalogue of `n` registries, and
+/// for each of `clients` that many concurrent clients, each sending the
+/// whole mix repeatedly. The CPU per query includes the clients', which
+/// run in this process.
 fn http(
     n: usize,
     records: &[RegistryRecord],
     mix: &[Query],
     kinds: &[&str],
     repeats: usize,
-) -> String {
+    clients: &[usize],
+) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let url = dir
         .path()
@@ -410,44 +442,50 @@ fn http(
                 "{u}"
             );
         }
-        let mut tasks = Vec::new();
-        for _ in 0..8 {
-            let (client, urls) = (client.clone(), urls.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                for _ in 0..repeats / 2 {
-                    for (kind, u) in &urls {
-                        let t = Instant::now();
-                        let body = client.get(u).send().await.unwrap().bytes().await.unwrap();
-                        lat.push((*kind, t.elapsed()));
-                        std::hint::black_box(body);
+        let mut rows = Vec::new();
+        for &concurrency in clients {
+            let cpu = cpu_seconds();
+            let mut tasks = Vec::new();
+            for _ in 0..concurrency {
+                let (client, urls) = (client.clone(), urls.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    for _ in 0..repeats / 2 {
+                        for (kind, u) in &urls {
+                            let t = Instant::now();
+                            let body = client.get(u).send().await.unwrap().bytes().await.unwrap();
+                            lat.push((*kind, t.elapsed()));
+                            std::hint::black_box(body);
+                        }
                     }
-                }
-                lat
-            }));
-        }
-        let t = Instant::now();
-        let mut lat = Latencies::default();
-        let mut count = 0;
-        for task in tasks {
-            for (kind, d) in task.await.unwrap() {
-                lat.add(kind, d);
-                count += 1;
+                    lat
+                }));
             }
+            let t = Instant::now();
+            let mut lat = Latencies::default();
+            let mut count = 0;
+            for task in tasks {
+                for (kind, d) in task.await.unwrap() {
+                    lat.add(kind, d);
+                    count += 1;
+                }
+            }
+            lat.cpu_per_query = Some((cpu_seconds() - cpu) / count as f64);
+            eprintln!(
+                "   HTTP, {concurrency} clients: {count} requests in {:.1} s ({:.0}/s)",
+                t.elapsed().as_secs_f64(),
+                count as f64 / t.elapsed().as_secs_f64()
+            );
+            rows.push(row(
+                n,
+                &format!("service over HTTP, {concurrency} clients"),
+                build.as_secs_f64(),
+                Some(peak_rss_mb()),
+                &lat,
+                kinds,
+            ));
         }
-        eprintln!(
-            "   HTTP: {count} requests in {:.1} s ({:.0}/s)",
-            t.elapsed().as_secs_f64(),
-            count as f64 / t.elapsed().as_secs_f64()
-        );
-        row(
-            n,
-            "service over HTTP, 8 clients",
-            build.as_secs_f64(),
-            Some(peak_rss_mb()),
-            &lat,
-            kinds,
-        )
+        rows
     })
 }
 
@@ -589,12 +627,17 @@ fn sql_engine(
     }
     let build = started.elapsed();
     let mut lat = Latencies::default();
+    let cpu = cpu_seconds();
     for _ in 0..repeats {
         for (kind, text, filters) in mix {
             let t = Instant::now();
             sql_search(&mut conn, text, filters);
             lat.add(kind, t.elapsed());
         }
+    }
+    // PostgreSQL works in its own processes; SQLite in this one.
+    if matches!(engine, SqlEngine::Sqlite) {
+        lat.cpu_per_query = Some((cpu_seconds() - cpu) / (repeats * mix.len()) as f64);
     }
     fn sql_search(conn: &mut Conn, text: &str, filters: &[(&str, Vec<&str>)]) {
         let tokens: Vec<String> = if text.is_empty() {

@@ -1,9 +1,9 @@
 //! The analysers: Japanese words (TinySegmenter, whose model is compiled in),
 //! character bigrams for what segmentation misses, English stems.
 
-use tantivy::tokenizer::{
-    Language, LowerCaser, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer,
-};
+use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
+
+use std::sync::Arc;
 
 use crate::normalize::{fold_kana, fold_term, is_cjk};
 use crate::segmenter;
@@ -15,10 +15,26 @@ pub const BIGRAMS: &str = "cin_bigrams";
 /// Words: Japanese segmented by TinySegmenter, everything folded
 /// (width, case, katakana as hiragana), English words stemmed.
 pub fn words() -> TextAnalyzer {
-    TextAnalyzer::builder(WordTokenizer)
-        .filter(LowerCaser)
-        .filter(Stemmer::new(Language::English))
-        .build()
+    TextAnalyzer::builder(WordTokenizer::default()).build()
+}
+
+/// [`words`] for highlighting `terms` (terms of [`words`]): the same words
+/// where one of the terms can be, nothing elsewhere. Highlighting analyses
+/// whole stored texts for every hit shown, and segmenting Japanese is the
+/// dearest part of a search; a run of Japanese is segmented only when its
+/// folded form contains a Japanese term, other text only when a term is
+/// not Japanese.
+pub fn highlight_words(terms: &[String]) -> TextAnalyzer {
+    let (japanese, other): (Vec<String>, Vec<String>) =
+        terms.iter().cloned().partition(|t| t.chars().any(is_cjk));
+    TextAnalyzer::builder(WordTokenizer {
+        sought: Some(Arc::new(Sought {
+            japanese,
+            other: !other.is_empty(),
+        })),
+        ..WordTokenizer::default()
+    })
+    .build()
 }
 
 /// Overlapping character pairs of each run of kana or ideographs, folded.
@@ -65,7 +81,36 @@ fn token(text: String, from: usize, to: usize, position: usize) -> Token {
 }
 
 #[derive(Clone)]
-pub struct WordTokenizer;
+pub struct WordTokenizer {
+    stemmer: frostem::Stemmer,
+    /// When highlighting, what is looked for; `None` when indexing or querying.
+    sought: Option<Arc<Sought>>,
+}
+
+struct Sought {
+    japanese: Vec<String>,
+    other: bool,
+}
+
+impl Sought {
+    fn may_hold_one(&self, run: &str, japanese: bool) -> bool {
+        if japanese {
+            let folded = fold_kana(run);
+            self.japanese.iter().any(|t| folded.contains(t.as_str()))
+        } else {
+            self.other
+        }
+    }
+}
+
+impl Default for WordTokenizer {
+    fn default() -> Self {
+        Self {
+            stemmer: frostem::Stemmer::new(frostem::Algorithm::English),
+            sought: None,
+        }
+    }
+}
 
 impl Tokenizer for WordTokenizer {
     type TokenStream<'a> = VecTokenStream;
@@ -76,21 +121,40 @@ impl Tokenizer for WordTokenizer {
         // punctuation, keeping codes such as C50.9 whole. Offsets stay those
         // of the original text, for highlighting.
         let mut pieces = Vec::new();
+        // Only the other text is stemmed: the English stemmer has nothing to
+        // do with Japanese, and skipping it saves a third of the analysis.
         for run in runs(text) {
             let part = &text[run.clone()];
             let shift = |r: std::ops::Range<usize>| run.start + r.start..run.start + r.end;
-            if part.starts_with(is_cjk) {
-                pieces.extend(segmenter::segment(part).into_iter().map(shift));
+            let japanese = part.starts_with(is_cjk);
+            if self
+                .sought
+                .as_ref()
+                .is_some_and(|s| !s.may_hold_one(part, japanese))
+            {
+                continue;
+            }
+            if japanese {
+                pieces.extend(
+                    segmenter::segment(part)
+                        .into_iter()
+                        .map(|r| (shift(r), false)),
+                );
             } else {
-                pieces.extend(word_ranges(part).into_iter().map(shift));
+                pieces.extend(word_ranges(part).into_iter().map(|r| (shift(r), true)));
             }
         }
-        for range in pieces {
+        for (range, stem) in pieces {
             let term = fold_term(&text[range.clone()]);
             let term = term.trim_matches(|c: char| !c.is_alphanumeric());
             if !term.is_empty() {
+                let term = if stem {
+                    self.stemmer.stem(term).into_owned()
+                } else {
+                    term.to_string()
+                };
                 let position = tokens.len();
-                tokens.push(token(term.to_string(), range.start, range.end, position));
+                tokens.push(token(term, range.start, range.end, position));
             }
         }
         VecTokenStream::new(tokens)
@@ -207,6 +271,20 @@ mod tests {
     fn english_is_stemmed_and_split_on_punctuation() {
         let t = terms(&mut words(), "Registries (studies), REGISTRY; C50.9");
         assert_eq!(t, vec!["registri", "studi", "registri", "c50.9"]);
+    }
+
+    #[test]
+    fn highlighting_analyses_only_what_can_match() {
+        let text = "肺癌の登録。乳癌の登録 Breast cancer registry";
+        let all = terms(&mut words(), text);
+        let japanese = terms(&mut highlight_words(&["乳癌".into()]), text);
+        assert!(all.contains(&"肺癌".to_string()) && all.contains(&"registri".to_string()));
+        assert!(japanese.contains(&"乳癌".to_string()), "{japanese:?}");
+        assert!(
+            !japanese.contains(&"肺癌".to_string()) && !japanese.contains(&"registri".to_string())
+        );
+        let english = terms(&mut highlight_words(&["registri".into()]), text);
+        assert_eq!(english, vec!["breast", "cancer", "registri"]);
     }
 
     #[test]

@@ -17,9 +17,7 @@ use std::sync::{Arc, Mutex};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::index::SegmentId;
 use tantivy::schema::{Facet, Field, IndexRecordOption};
-use tantivy::{
-    DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED,
-};
+use tantivy::{DocId, DocSet, Score, Searcher, SegmentOrdinal, SegmentReader, TERMINATED};
 
 /// A set of documents of one segment.
 #[derive(Debug, Clone)]

@@ -1,20 +1,20 @@
 //! The catalogue index: writing registry documents, committing with the
 //! change-log position they reflect, and faceted search.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tantivy::collector::{Collector, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery};
-use tantivy::schema::Value;
+use tantivy::schema::{Field, Value};
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument,
     Term,
 };
 
-use crate::analysis::{bigrams, words, BIGRAMS, WORDS};
+use crate::analysis::{bigrams, highlight_words, words, BIGRAMS, WORDS};
 use crate::document::RegistryDoc;
 use crate::facet_sets::{Counts, FacetCounter, FacetSetCache, Filtered, SegmentFilters};
 use crate::query;
@@ -58,6 +58,9 @@ pub struct CatalogueIndex {
     facet_sets: FacetSetCache,
 }
 
+/// A hit's score (when ranked by relevance) and where it is.
+type Ranked = (Option<f32>, DocAddress);
+
 /// One search's query and filters, run with one way of ranking the hits.
 struct Run<'a> {
     searcher: &'a Searcher,
@@ -73,7 +76,7 @@ impl Run<'_> {
         &self,
         top: C,
         score: impl Fn(K) -> Option<f32>,
-    ) -> Result<(Counts, Vec<(Option<f32>, DocAddress)>)>
+    ) -> Result<(Counts, Vec<Ranked>)>
     where
         C: Collector<Fruit = Vec<(K, DocAddress)>>,
     {
@@ -269,10 +272,9 @@ impl CatalogueIndex {
                 |_| None,
             )?,
             // No text: a stable order by registry code.
-            (Sort::Relevance, None) => run.collect(
-                top.order_by_string_fast_field("code", Order::Asc),
-                |_| None,
-            )?,
+            (Sort::Relevance, None) => {
+                run.collect(top.order_by_string_fast_field("code", Order::Asc), |_| None)?
+            }
         };
         let hits = if request.limit == 0 { Vec::new() } else { hits };
         let facets = counts
@@ -324,17 +326,14 @@ impl CatalogueIndex {
         &self,
         searcher: &Searcher,
         text: Option<&dyn Query>,
-        found: Vec<(Option<f32>, DocAddress)>,
+        found: Vec<Ranked>,
     ) -> Result<Vec<Hit>> {
         let f = &self.fields;
-        let mut generators = match text {
-            Some(q) => {
-                let mut name = SnippetGenerator::create(searcher, q, f.name)?;
-                name.set_max_num_chars(200);
-                let mut body = SnippetGenerator::create(searcher, q, f.body)?;
-                body.set_max_num_chars(160);
-                Some((name, body))
-            }
+        let generators = match text {
+            Some(q) => Some((
+                snippets(searcher, q, f.name, 200)?,
+                snippets(searcher, q, f.body, 160)?,
+            )),
             None => None,
         };
         found
@@ -346,7 +345,7 @@ impl CatalogueIndex {
                     .and_then(|v| v.as_str())
                     .unwrap_or_default()
                     .to_string();
-                let (name_highlight, summary_highlight) = match &mut generators {
+                let (name_highlight, summary_highlight) = match &generators {
                     Some((name, body)) => (
                         mark(&name.snippet_from_doc(&doc)),
                         mark(&body.snippet_from_doc(&doc)),
@@ -362,6 +361,40 @@ impl CatalogueIndex {
             })
             .collect()
     }
+}
+
+/// A snippet generator for the terms of `query` in `field`, as
+/// `SnippetGenerator::create` makes one, analysing only what can match.
+fn snippets(
+    searcher: &Searcher,
+    query: &dyn Query,
+    field: Field,
+    max_num_chars: usize,
+) -> Result<SnippetGenerator> {
+    let mut terms = BTreeSet::new();
+    query.query_terms(&mut |term, _| {
+        if term.field() == field {
+            terms.insert(term.clone());
+        }
+    });
+    let mut scored = BTreeMap::new();
+    for term in terms {
+        let Some(text) = term.value().as_str().map(str::to_string) else {
+            continue;
+        };
+        // Rarer terms weigh more in choosing the passage, as tantivy does.
+        let doc_freq = searcher.doc_freq(&term)?;
+        if doc_freq > 0 {
+            scored.insert(text, 1.0 / (1.0 + doc_freq as f32));
+        }
+    }
+    let terms: Vec<String> = scored.keys().cloned().collect();
+    Ok(SnippetGenerator::new(
+        scored,
+        highlight_words(&terms),
+        field,
+        max_num_chars,
+    ))
 }
 
 /// The snippet as HTML with `<mark>`, or empty when it highlights nothing.

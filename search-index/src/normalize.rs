@@ -1,14 +1,25 @@
 //! Normalisation shared by indexing and querying, so both sides compare the same forms.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 /// Folds the differences a reader does not see as differences: full-width and
 /// half-width forms (NFKC: `ＡＬＳ` and `ｶﾞﾝ` become `ALS` and `ガン`), letter case,
 /// and runs of white space (including the ideographic space U+3000).
 pub fn fold(text: &str) -> String {
+    fold_mapping(text, |c| c)
+}
+
+/// [`fold`], and katakana read as hiragana: がん, ガン and ｶﾞﾝ become one form.
+pub fn fold_kana(text: &str) -> String {
+    fold_mapping(text, katakana_to_hiragana)
+}
+
+/// Folding runs for every token of every highlighted text, so it makes one
+/// string in one pass and skips the work most text does not need.
+fn fold_mapping(text: &str, map: impl Fn(char) -> char) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
-    for c in text.nfkc().flat_map(char::to_lowercase) {
+    let mut push = |c: char| {
         if c.is_whitespace() {
             pending_space = !out.is_empty();
         } else {
@@ -16,15 +27,25 @@ pub fn fold(text: &str) -> String {
                 out.push(' ');
                 pending_space = false;
             }
-            out.push(c);
+            out.push(map(c));
         }
+    };
+    let mut fold_char = |c: char| {
+        if c.is_ascii() {
+            push(c.to_ascii_lowercase());
+        } else if is_cjk(c) {
+            // Kana and ideographs have no case.
+            push(c);
+        } else {
+            c.to_lowercase().for_each(&mut push);
+        }
+    };
+    // Most text is already in NFKC: the quick check spares composing it again.
+    match is_nfkc_quick(text.chars()) {
+        IsNormalized::Yes => text.chars().for_each(&mut fold_char),
+        _ => text.nfkc().for_each(&mut fold_char),
     }
     out
-}
-
-/// [`fold`], and katakana read as hiragana: がん, ガン and ｶﾞﾝ become one form.
-pub fn fold_kana(text: &str) -> String {
-    fold(text).chars().map(katakana_to_hiragana).collect()
 }
 
 fn katakana_to_hiragana(c: char) -> char {

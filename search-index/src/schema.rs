@@ -8,7 +8,8 @@ use tantivy::schema::{
 
 use crate::analysis::{BIGRAMS, WORDS};
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: string fast fields without zstd compression.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Handles to the fields of the schema.
 #[derive(Clone, Copy)]
