@@ -16,3 +16,4 @@ pub mod search;
 pub mod seed;
 pub mod startup;
 pub mod store;
+pub mod survey;
