@@ -8,6 +8,7 @@ pub mod config;
 pub mod consultations;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod failpoint;
 pub mod openapi;
