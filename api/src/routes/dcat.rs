@@ -9,7 +9,7 @@ use super::registries::stored_record;
 use crate::domain::registry::RegistryRecord;
 use crate::error::{ApiError, Problem};
 use crate::export::jsonld::{self, CatalogPage, Entry};
-use crate::extract::Query;
+use crate::extract::parse_query;
 use crate::startup::AppState;
 use crate::store::registries;
 
@@ -38,9 +38,10 @@ pub struct CatalogQuery {
 pub async fn dcat_catalogue(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: Query<CatalogQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = query.0.page.unwrap_or(1);
+    // Read here rather than by `Query`, which leaves `page` to the list paging.
+    let query: CatalogQuery = parse_query(req.query_string(), |_| true)?;
+    let page = query.page.unwrap_or(1);
     if !(1..=100_000).contains(&page) {
         return Err(ApiError::query("page", "must be between 1 and 100000"));
     }

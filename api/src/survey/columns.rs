@@ -78,9 +78,10 @@ pub fn by_header(header: &str) -> Option<&'static Column> {
         .find(|c| header_key(&c.header) == key || header_key(&c.header_en) == key)
 }
 
-/// The headers nearest to an unknown one, for the report.
+/// The headers near an unknown one (within half its length in edits), for the report.
 pub fn nearest_headers(header: &str) -> Vec<String> {
     let key = header_key(header);
+    let near = key.chars().count() / 2;
     let mut scored: Vec<(usize, &Column)> = all()
         .iter()
         .map(|c| {
@@ -92,6 +93,7 @@ pub fn nearest_headers(header: &str) -> Vec<String> {
     scored.sort_by_key(|(d, _)| *d);
     scored
         .into_iter()
+        .filter(|(d, _)| *d <= near)
         .take(3)
         .map(|(_, c)| c.header.clone())
         .collect()
@@ -539,6 +541,7 @@ mod tests {
         assert_eq!(by_header("名称(日本語)").unwrap().field, "name_ja");
         assert_eq!(by_header(" registry CODE ").unwrap().field, "registry_code");
         assert!(by_header("備考").is_none());
+        assert!(nearest_headers("備考").is_empty(), "nothing near");
         assert_eq!(nearest_headers("名称（日本）")[0], "名称（日本語）");
     }
 
