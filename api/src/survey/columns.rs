@@ -162,6 +162,14 @@ impl CellProblem {
 /// as missing by the record's own validation.
 pub fn apply(column: &Column, cell: &str, record: &mut Map<String, Value>) -> Vec<CellProblem> {
     let cell = cell.trim();
+    if cell.contains('\0') {
+        // PostgreSQL cannot store it; the JSON API refuses it at the door too.
+        return vec![CellProblem::new(
+            "invalid_format",
+            "must not contain NUL characters",
+            &cell.replace('\0', "\\u0000"),
+        )];
+    }
     let field = column.field.as_str();
     let set = |record: &mut Map<String, Value>, value: Option<Value>| match value {
         Some(v) => {

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::catalogue::{self, Change, NewRegistry, RevisionAction};
 use crate::domain::diff;
-use crate::domain::registry::{PublicationState, RegistryRecord};
+use crate::domain::registry::{is_registry_code, PublicationState, RegistryRecord};
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ErrorCode};
 use crate::store::registries::{self, RegistryRow};
@@ -333,7 +333,8 @@ fn existing(
         .rows
         .iter()
         .map(|r| cell(r, index).trim().to_string())
-        .filter(|c| !c.is_empty())
+        // Only well-formed codes can be in the catalogue; the rest are reported per row.
+        .filter(|c| is_registry_code(c))
         .collect();
     codes.sort();
     codes.dedup();
