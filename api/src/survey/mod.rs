@@ -130,28 +130,28 @@ pub fn run(
     let mut planned = Vec::new();
     let mut first_row: HashMap<String, usize> = HashMap::new();
     for (i, row) in sheet.rows.iter().enumerate() {
-        let Some(plan) = check_row(sheet, row, &layout, &existing, options, &mut problems) else {
-            progress.checked(i + 1);
-            continue;
-        };
-        if let Some(first) = first_row.get(&plan.outcome.registry_code) {
-            problems.push(ImportProblem {
-                row: row.number,
-                column: layout.code_header(sheet),
-                field: Some("registry_code".into()),
-                code: "duplicate_registry",
-                message: format!(
-                    "{} is also on row {first}; each registry may appear once",
-                    plan.outcome.registry_code
-                ),
-                value: Some(plan.outcome.registry_code.clone()),
-                suggestions: Vec::new(),
-            });
-        } else {
-            first_row.insert(plan.outcome.registry_code.clone(), row.number);
+        progress.checked(i + 1);
+        let code = layout.code_index.map_or("", |c| cell(row, c).trim());
+        if !code.is_empty() {
+            if let Some(first) = first_row.get(code) {
+                problems.push(ImportProblem {
+                    row: row.number,
+                    column: layout.code_header(sheet),
+                    field: Some("registry_code".into()),
+                    code: "duplicate_registry",
+                    message: format!(
+                        "{code} is also on row {first}; each registry may appear once"
+                    ),
+                    value: Some(code.to_string()),
+                    suggestions: Vec::new(),
+                });
+                continue;
+            }
+            first_row.insert(code.to_string(), row.number);
+        }
+        if let Some(plan) = check_row(sheet, row, &layout, &existing, options, &mut problems) {
             planned.push(plan);
         }
-        progress.checked(i + 1);
     }
     let mut report = ImportReport {
         survey_round: options.survey_round,
@@ -185,7 +185,8 @@ pub fn run(
                 )?;
             }
             (RowAction::Update, Some(current)) => {
-                let state = crate::routes::registries::stored_state(&current.publication_state)?;
+                let state = PublicationState::parse(&current.publication_state)
+                    .ok_or_else(|| ApiError::internal("unknown publication state"))?;
                 catalogue::save(
                     conn,
                     current,
