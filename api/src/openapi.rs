@@ -61,6 +61,8 @@ use crate::routes::{self, consultations, registries, MAX_PER_PAGE};
         routes::outbox::list,
         routes::survey::import_survey,
     ),
+    // Types only query parameters name: utoipa lists them nowhere by itself.
+    components(schemas(registries::ExportFormat, registries::SearchSort)),
     modifiers(&Conventions),
     tags(
         (name = "catalogue", description = "Registries: read by anyone, kept by holders and the office"),
@@ -144,22 +146,34 @@ pub fn document() -> serde_json::Value {
     json
 }
 
-/// utoipa writes a byte body as an array of integers; an XLSX file is a
-/// binary string.
-fn binary_spreadsheets(value: &mut serde_json::Value) {
-    use serde_json::Value;
-    match value {
-        Value::Object(fields) => {
-            for (key, child) in fields.iter_mut() {
-                if key == XLSX {
-                    child["schema"] = serde_json::json!({"type": "string", "format": "binary"});
-                } else {
-                    binary_spreadsheets(child);
+/// utoipa writes a byte body as an array of integers; a spreadsheet upload
+/// (and XLSX download) is a binary string. Any bytes are a CSV file to read
+/// and report on, so the CSV upload is binary too, not text of some pattern.
+fn binary_spreadsheets(json: &mut serde_json::Value) {
+    let binary = serde_json::json!({"type": "string", "format": "binary"});
+    let Some(paths) = json["paths"].as_object_mut() else {
+        return;
+    };
+    for operation in paths.values_mut().filter_map(|p| p.as_object_mut()) {
+        for operation in operation.values_mut() {
+            if let Some(body) = operation.pointer_mut("/requestBody/content") {
+                for media in [XLSX, "text/csv"] {
+                    if let Some(content) = body.get_mut(media) {
+                        content["schema"] = binary.clone();
+                    }
+                }
+            }
+            let responses = operation
+                .get_mut("responses")
+                .and_then(|r| r.as_object_mut());
+            for response in responses.into_iter().flat_map(|r| r.values_mut()) {
+                if let Some(content) =
+                    response.pointer_mut(&format!("/content/{}", XLSX.replace('/', "~1")))
+                {
+                    content["schema"] = binary.clone();
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(binary_spreadsheets),
-        _ => {}
     }
 }
 

@@ -22,7 +22,7 @@ pub use revisions::{
     __path_compare_revisions, __path_list_revisions, __path_read_revision, DiffQuery, RegistryDiff,
     RevisionSummary,
 };
-pub use search::{__path_search_registries, SearchHit, SearchParams, SearchResponse};
+pub use search::{__path_search_registries, SearchHit, SearchParams, SearchResponse, SearchSort};
 pub use update::__path_update_registry;
 
 use actix_web::web;
