@@ -6,6 +6,8 @@
 //! cargo bench -p cin-catalogue --bench search -- [--sizes 10000,100000] [--http-max 100000]
 //!     [--clients 2,8] [--postgres postgres://postgres@127.0.0.1:5432/postgres] [--no-sql] [--repeats 30]
 
+mod memory;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +26,7 @@ use cin_search_index::analysis::{bigrams, terms, words};
 use cin_search_index::{CatalogueIndex, Range, SearchRequest, Sort, WriterBudget};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
+use memory::{peak_rss_mb, reset_peak_rss};
 
 /// A small deterministic generator (xorshift64*), so every run builds the same catalogue.
 struct Rng(u64);
@@ -177,16 +180,6 @@ fn request(text: &str, filters: &[(&str, Vec<&str>)]) -> SearchRequest {
     }
 }
 
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 /// User and system CPU time of this process so far.
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -200,10 +193,6 @@ fn cpu_seconds() -> f64 {
         .collect();
     // USER_HZ is 100 on Linux.
     ticks.iter().sum::<f64>() / 100.0
-}
-
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 #[derive(Default)]

@@ -1,5 +1,5 @@
 //! Writes to the catalogue that several entry points share (HTTP routes, the
-//! seed loader, later the survey import). Each runs inside the caller's
+//! seed loader, the survey import). Each runs inside the caller's
 //! transaction and leaves a revision and an audit entry beside its change.
 
 use chrono::{DateTime, Utc};
@@ -20,6 +20,8 @@ pub enum RevisionAction {
     Update,
     Publish,
     Withdraw,
+    /// A row of a survey round's spreadsheet changed the entry.
+    Import,
 }
 
 impl RevisionAction {
@@ -29,6 +31,7 @@ impl RevisionAction {
             RevisionAction::Update => "update",
             RevisionAction::Publish => "publish",
             RevisionAction::Withdraw => "withdraw",
+            RevisionAction::Import => "import",
         }
     }
 }

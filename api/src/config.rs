@@ -53,6 +53,8 @@ pub enum Command {
     User(UserCommand),
     /// Rebuild this instance's search index from the database.
     Reindex,
+    /// Load a CIN survey round from its spreadsheet (CSV in UTF-8 or Shift_JIS, or XLSX).
+    Import(ImportArgs),
     /// Print the OpenAPI document (or write it to a file).
     Openapi {
         /// Write here instead of standard output.
@@ -62,6 +64,18 @@ pub enum Command {
     /// The consultation desk.
     #[command(subcommand)]
     Consultations(ConsultationsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The survey spreadsheet: `.csv` or `.xlsx`, with the survey's Japanese column headers.
+    pub file: PathBuf,
+    /// The survey round (year) the answers belong to; changed registries get a revision in it.
+    #[arg(long)]
+    pub round: i32,
+    /// Report every problem and what would change, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]

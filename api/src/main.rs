@@ -5,7 +5,9 @@ use clap::Parser;
 
 use cin_catalogue::accounts::{self, Language, NewUser};
 use cin_catalogue::clock::{Clock, SystemClock};
-use cin_catalogue::config::{Cli, Command, ConsultationsCommand, ServeArgs, UserCommand};
+use cin_catalogue::config::{
+    Cli, Command, ConsultationsCommand, ImportArgs, ServeArgs, UserCommand,
+};
 use cin_catalogue::domain::role::Role;
 use cin_catalogue::startup::{Application, Settings};
 use cin_catalogue::store::Store;
@@ -115,6 +117,12 @@ async fn main() -> anyhow::Result<()> {
             bar.finish();
             println!("indexed {indexed} published registries");
         }
+        Command::Import(args) => {
+            let succeeded = import(&common.database_url(), &args, clock.now())?;
+            if !succeeded {
+                std::process::exit(1);
+            }
+        }
         Command::Consultations(ConsultationsCommand::Remind(sla)) => {
             let report = consultations::sla::run_sla_pass(
                 &store(&common.database_url())?,
@@ -136,6 +144,73 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs an import with progress bars and prints its report. False when the
+/// file has problems.
+fn import(
+    database_url: &str,
+    args: &ImportArgs,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<bool> {
+    use cin_catalogue::survey::{self, ImportOptions};
+    survey::check_round(args.round, now).map_err(|e| anyhow::anyhow!("--round: {e}"))?;
+    let bytes =
+        std::fs::read(&args.file).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let sheet =
+        survey::sheet::read(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    drop(bytes);
+    let store = store(database_url)?;
+    let mut progress = ImportProgress::new(sheet.rows.len())?;
+    let options = ImportOptions {
+        survey_round: args.round,
+        dry_run: args.dry_run,
+        actor_id: None,
+        now,
+    };
+    let run = |conn: &mut cin_catalogue::store::DbConnection| {
+        survey::run(conn, &sheet, &options, &mut progress)
+    };
+    let report = if args.dry_run {
+        store.read_blocking(run)
+    } else {
+        store.write_blocking(run)
+    }
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    progress.bar.finish_and_clear();
+    print!("{}", survey::describe(&report));
+    Ok(report.problems.is_empty())
+}
+
+/// One bar over the rows while checking, then over the registries written.
+struct ImportProgress {
+    bar: indicatif::ProgressBar,
+}
+
+impl ImportProgress {
+    fn new(rows: usize) -> anyhow::Result<Self> {
+        let bar = indicatif::ProgressBar::new(rows as u64).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:9} {bar:40} {pos}/{len} ({per_sec}, {eta} left)",
+            )?,
+        );
+        bar.set_message("checking");
+        Ok(ImportProgress { bar })
+    }
+}
+
+impl cin_catalogue::survey::Progress for ImportProgress {
+    fn checked(&mut self, rows: usize) {
+        self.bar.set_position(rows as u64);
+    }
+
+    fn writing(&mut self, done: usize, of: usize) {
+        if done == 1 {
+            self.bar.set_message("writing");
+            self.bar.set_length(of as u64);
+        }
+        self.bar.set_position(done as u64);
+    }
 }
 
 fn store(url: &str) -> anyhow::Result<Store> {

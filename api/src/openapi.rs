@@ -7,6 +7,9 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorCode;
 use crate::extract::MAX_BODY_BYTES;
+use crate::routes::survey::MAX_UPLOAD_BYTES;
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 use crate::routes::{self, consultations, registries, MAX_PER_PAGE};
 
 #[derive(OpenApi)]
@@ -40,6 +43,11 @@ use crate::routes::{self, consultations, registries, MAX_PER_PAGE};
         registries::list_revisions,
         registries::read_revision,
         registries::compare_revisions,
+        registries::export_catalogue,
+        registries::export_search,
+        registries::registry_dcat_ap,
+        registries::registry_schema_org,
+        routes::dcat::dcat_catalogue,
         consultations::create,
         consultations::list,
         consultations::read,
@@ -51,12 +59,17 @@ use crate::routes::{self, consultations, registries, MAX_PER_PAGE};
         consultations::stats,
         consultations::export,
         routes::outbox::list,
+        routes::survey::import_survey,
     ),
+    // Types only query parameters name: utoipa lists them nowhere by itself.
+    components(schemas(registries::ExportFormat, registries::SearchSort)),
     modifiers(&Conventions),
     tags(
         (name = "catalogue", description = "Registries: read by anyone, kept by holders and the office"),
         (name = "auth", description = "Sign-in and tokens"),
         (name = "consultations", description = "The consultation desk: companies' inquiries, triaged by the office, answered by holders"),
+        (name = "linked data", description = "The catalogue for other catalogues: DCAT-AP / HealthDCAT-AP and schema.org as JSON-LD"),
+        (name = "survey", description = "Loading each CIN survey round from its spreadsheet (office)"),
         (name = "users", description = "Accounts"),
         (name = "operations", description = "Health, readiness, audit"),
     )
@@ -83,7 +96,7 @@ impl Modify for Conventions {
         let mut text = openapi.info.description.clone().unwrap_or_default();
         text.push_str(&format!(
             "\n\n## Conventions\n\n\
-             - Request bodies are JSON, at most {MAX_BODY_BYTES} bytes.\n\
+             - Request bodies are JSON, at most {MAX_BODY_BYTES} bytes; a survey spreadsheet upload at most {MAX_UPLOAD_BYTES} bytes.\n\
              - Lists take `page` (from 1) and `per_page` (1 to {MAX_PER_PAGE}, default 20) and return the `total`.\n\
              - Updates need `If-Match` with the `ETag` of the revision you read: 428 without it, 412 when stale.\n\
              - Errors are RFC 9457 `application/problem+json` with a stable `code`; validation errors list every failing field in `errors`.\n\n\
@@ -129,7 +142,39 @@ pub fn document() -> serde_json::Value {
         }
     }
     forbid_nul(&mut json);
+    binary_spreadsheets(&mut json);
     json
+}
+
+/// utoipa writes a byte body as an array of integers; a spreadsheet upload
+/// (and XLSX download) is a binary string. Any bytes are a CSV file to read
+/// and report on, so the CSV upload is binary too, not text of some pattern.
+fn binary_spreadsheets(json: &mut serde_json::Value) {
+    let binary = serde_json::json!({"type": "string", "format": "binary"});
+    let Some(paths) = json["paths"].as_object_mut() else {
+        return;
+    };
+    for operation in paths.values_mut().filter_map(|p| p.as_object_mut()) {
+        for operation in operation.values_mut() {
+            if let Some(body) = operation.pointer_mut("/requestBody/content") {
+                for media in [XLSX, "text/csv"] {
+                    if let Some(content) = body.get_mut(media) {
+                        content["schema"] = binary.clone();
+                    }
+                }
+            }
+            let responses = operation
+                .get_mut("responses")
+                .and_then(|r| r.as_object_mut());
+            for response in responses.into_iter().flat_map(|r| r.values_mut()) {
+                if let Some(content) =
+                    response.pointer_mut(&format!("/content/{}", XLSX.replace('/', "~1")))
+                {
+                    content["schema"] = binary.clone();
+                }
+            }
+        }
+    }
 }
 
 /// Says where a new inquiry's id leads, so that clients (and schemathesis'

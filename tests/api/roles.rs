@@ -148,6 +148,33 @@ fn rows() -> Vec<Row> {
             [401, 403, 403, 403, 200, 200],
         ),
         row(M::GET, "/api/v1/me", none, [401, 200, 200, 200, 200, 200]),
+        // The office may upload a survey round; the JSON body sent here is
+        // then the wrong kind of file (415), which only those allowed learn.
+        row(
+            M::POST,
+            "/api/v1/survey/imports?round=2026&dry_run=true",
+            no_change,
+            [401, 403, 403, 403, 415, 415],
+        ),
+        row(
+            M::GET,
+            "/api/v1/registries/export?format=json",
+            none,
+            [200, 200, 200, 200, 200, 200],
+        ),
+        row(
+            M::GET,
+            "/api/v1/registries/CIN-R-000001/dcat-ap.jsonld",
+            none,
+            [200, 200, 200, 200, 200, 200],
+        ),
+        // Linked data is the public catalogue only, whoever asks.
+        row(
+            M::GET,
+            "/api/v1/registries/CIN-R-000029/dcat-ap.jsonld",
+            none,
+            [404, 404, 404, 404, 404, 404],
+        ),
         row(
             M::POST,
             "/api/v1/auth/logout",

@@ -4,9 +4,11 @@
 pub mod audit;
 pub mod auth;
 pub mod consultations;
+pub mod dcat;
 pub mod health;
 pub mod outbox;
 pub mod registries;
+pub mod survey;
 pub mod users;
 pub mod vocabularies;
 
@@ -130,6 +132,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(vocabularies::list_vocabularies)
                 .service(audit::list_audit)
                 .service(outbox::list)
+                .service(survey::import_survey)
+                .service(dcat::dcat_catalogue)
                 .configure(registries::configure)
                 .configure(consultations::configure),
         );

@@ -1,7 +1,9 @@
 //! Registry entries: the public catalogue, and the office's and holders' edits.
 
 mod create;
+mod export;
 mod holders;
+pub mod linked_data;
 mod list;
 mod publish;
 mod read;
@@ -10,7 +12,9 @@ mod search;
 mod update;
 
 pub use create::__path_create_registry;
+pub use export::{__path_export_catalogue, __path_export_search, ExportFormat, RegistryExport};
 pub use holders::{__path_add_holder, __path_list_holders, __path_remove_holder};
+pub use linked_data::{__path_registry_dcat_ap, __path_registry_schema_org};
 pub use list::{__path_list_registries, RegistryListQuery};
 pub use publish::{__path_publish_registry, __path_withdraw_registry};
 pub use read::__path_read_registry;
@@ -18,7 +22,7 @@ pub use revisions::{
     __path_compare_revisions, __path_list_revisions, __path_read_revision, DiffQuery, RegistryDiff,
     RevisionSummary,
 };
-pub use search::{__path_search_registries, SearchHit, SearchParams, SearchResponse};
+pub use search::{__path_search_registries, SearchHit, SearchParams, SearchResponse, SearchSort};
 pub use update::__path_update_registry;
 
 use actix_web::web;
@@ -36,8 +40,10 @@ use crate::store::registries::{self, RegistryRow};
 use crate::store::DbConnection;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // Before `/registries/{code}`, which would otherwise take "search" for a code.
-    cfg.service(search::search_registries)
+    // Before `/registries/{code}`, which would otherwise take "search" or "export" for a code.
+    cfg.service(export::export_search)
+        .service(search::search_registries)
+        .service(export::export_catalogue)
         .service(list::list_registries)
         .service(create::create_registry)
         .service(read::read_registry)
@@ -49,7 +55,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(holders::remove_holder)
         .service(revisions::list_revisions)
         .service(revisions::read_revision)
-        .service(revisions::compare_revisions);
+        .service(revisions::compare_revisions)
+        .service(linked_data::registry_dcat_ap)
+        .service(linked_data::registry_schema_org);
 }
 
 /// A registry entry: catalogue bookkeeping around the survey record.

@@ -95,6 +95,54 @@ impl SearchParams {
         ]
     }
 
+    /// The index query these parameters ask for: `limit` hits from `offset`,
+    /// with the counts of `facets`. 400 naming a parameter that is invalid.
+    pub fn request(
+        self,
+        offset: usize,
+        limit: usize,
+        facets: Vec<String>,
+    ) -> Result<cin_search_index::SearchRequest, ApiError> {
+        let text = self.q.clone().unwrap_or_default();
+        if text.chars().count() > 500 {
+            return Err(ApiError::query("q", "at most 500 characters"));
+        }
+        for (name, min, max) in [
+            ("start_year_min", self.start_year_min, self.start_year_max),
+            ("enrollment_min", self.enrollment_min, self.enrollment_max),
+        ] {
+            if let (Some(min), Some(max)) = (min, max) {
+                if min > max {
+                    return Err(ApiError::query(
+                        name,
+                        format!("{min} is above the maximum {max}"),
+                    ));
+                }
+            }
+        }
+        Ok(cin_search_index::SearchRequest {
+            text,
+            filters: self.filters()?,
+            start_year: cin_search_index::Range {
+                min: self.start_year_min,
+                max: self.start_year_max,
+            },
+            enrollment: cin_search_index::Range {
+                min: self.enrollment_min,
+                max: self.enrollment_max,
+            },
+            sort: match self.sort.unwrap_or(SearchSort::Relevance) {
+                SearchSort::Relevance => cin_search_index::Sort::Relevance,
+                SearchSort::Updated => cin_search_index::Sort::UpdatedDesc,
+                SearchSort::Enrollment => cin_search_index::Sort::EnrollmentDesc,
+                SearchSort::Name => cin_search_index::Sort::Name,
+            },
+            offset,
+            limit,
+            facets,
+        })
+    }
+
     /// The chosen values per facet, each checked against what the facet takes.
     fn filters(&self) -> Result<BTreeMap<String, Vec<String>>, ApiError> {
         let mut filters = BTreeMap::new();
@@ -169,53 +217,11 @@ pub async fn search_registries(
     paging: Paging,
 ) -> Result<HttpResponse, ApiError> {
     let (page, per_page, offset) = paging.resolve()?;
-    let params = params.0;
-    let text = params.q.clone().unwrap_or_default();
-    if text.chars().count() > 500 {
-        return Err(ApiError::query("q", "at most 500 characters"));
-    }
-    for (name, min, max) in [
-        (
-            "start_year_min",
-            params.start_year_min,
-            params.start_year_max,
-        ),
-        (
-            "enrollment_min",
-            params.enrollment_min,
-            params.enrollment_max,
-        ),
-    ] {
-        if let (Some(min), Some(max)) = (min, max) {
-            if min > max {
-                return Err(ApiError::query(
-                    name,
-                    format!("{min} is above the maximum {max}"),
-                ));
-            }
-        }
-    }
-    let request = cin_search_index::SearchRequest {
-        text,
-        filters: params.filters()?,
-        start_year: cin_search_index::Range {
-            min: params.start_year_min,
-            max: params.start_year_max,
-        },
-        enrollment: cin_search_index::Range {
-            min: params.enrollment_min,
-            max: params.enrollment_max,
-        },
-        sort: match params.sort.unwrap_or(SearchSort::Relevance) {
-            SearchSort::Relevance => cin_search_index::Sort::Relevance,
-            SearchSort::Updated => cin_search_index::Sort::UpdatedDesc,
-            SearchSort::Enrollment => cin_search_index::Sort::EnrollmentDesc,
-            SearchSort::Name => cin_search_index::Sort::Name,
-        },
-        offset: offset as usize,
-        limit: per_page as usize,
-        facets: FACETS.iter().map(|f| f.to_string()).collect(),
-    };
+    let request = params.0.request(
+        offset as usize,
+        per_page as usize,
+        FACETS.iter().map(|f| f.to_string()).collect(),
+    )?;
     let search = state.search.clone();
     let found = tokio::task::spawn_blocking(move || search.index().search(&request))
         .await
