@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod failpoint;
+pub mod mail;
 pub mod openapi;
 pub mod routes;
 pub mod search;

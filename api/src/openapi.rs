@@ -51,6 +51,7 @@ use crate::routes::{self, consultations, registries, MAX_PER_PAGE};
         consultations::stats,
         consultations::export,
         routes::outbox::list,
+        routes::outbox::requeue,
     ),
     modifiers(&Conventions),
     tags(

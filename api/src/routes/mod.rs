@@ -130,6 +130,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(vocabularies::list_vocabularies)
                 .service(audit::list_audit)
                 .service(outbox::list)
+                .service(outbox::requeue)
                 .configure(registries::configure)
                 .configure(consultations::configure),
         );
