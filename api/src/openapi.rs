@@ -52,6 +52,9 @@ use crate::routes::{self, consultations, registries, MAX_PER_PAGE};
         consultations::export,
         routes::outbox::list,
         routes::outbox::requeue,
+        routes::updates::list_registry_updates,
+        routes::confirmations::confirm_with_link,
+        registries::confirm_registry,
     ),
     modifiers(&Conventions),
     tags(

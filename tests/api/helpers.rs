@@ -264,6 +264,10 @@ async fn start_instance(
         no_seed: !seed,
         pool_size: 4,
         workers: Some(2),
+        // The tests run the reminder pass and the sender themselves, at the
+        // times they choose (`crate::mail_sink`).
+        send_every_seconds: 0,
+        remind_every_minutes: 0,
         ..ServeArgs::default()
     };
     let app = Application::build(Settings {

@@ -3,10 +3,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod confirmations;
 pub mod consultations;
 pub mod health;
 pub mod outbox;
 pub mod registries;
+pub mod updates;
 pub mod users;
 pub mod vocabularies;
 
@@ -119,6 +121,8 @@ pub fn with_etag<T: Serialize>(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
+        .service(confirmations::confirm_page)
+        .service(confirmations::confirm_form)
         .service(
             web::scope("/api/v1")
                 .service(auth::token)
@@ -131,6 +135,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(audit::list_audit)
                 .service(outbox::list)
                 .service(outbox::requeue)
+                .service(confirmations::confirm_with_link)
+                .service(updates::list_registry_updates)
                 .configure(registries::configure)
                 .configure(consultations::configure),
         );

@@ -16,7 +16,7 @@ use crate::store::registries::{self, RevisionRow};
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RevisionSummary {
     pub revision: i32,
-    /// `create`, `update`, `publish` or `withdraw`.
+    /// `create`, `update`, `publish`, `withdraw` or `confirm` (a holder said nothing changed).
     pub action: String,
     pub publication_state: PublicationState,
     pub survey_round: i32,
