@@ -11,7 +11,8 @@ use serde_json::json;
 use cin_catalogue::clock::Clock;
 use cin_catalogue::mail::message_id;
 use cin_catalogue::mail::sender::{DeliveryReport, SenderSettings};
-use cin_catalogue::store::outbox::OutboxRow;
+use cin_catalogue::store::outbox::{self, OutboxRow};
+use cin_catalogue::store::{DbConnection, Store, StoreError};
 
 use crate::helpers::{Backend, TestApp, JWT_SECRET};
 use crate::mail_sink::SmtpSink;
@@ -23,6 +24,7 @@ on_both_backends!(
     without_smtp_mail_is_written_to_eml_files,
     a_sender_killed_mid_batch_loses_nothing_and_its_resend_keeps_the_message_id,
     reminders_run_from_cron_does_one_pass,
+    a_claim_that_ran_out_is_taken_over_and_the_late_sender_is_fenced_off,
 );
 
 /// Message-ID -> how many times the server accepted it.
@@ -47,11 +49,12 @@ async fn an_outage_during_a_pass_delays_mail_but_every_message_arrives_once(back
     let jobs = app
         .mail_jobs(Some(sink.port), dir.path(), SenderSettings::default())
         .await;
-    // The sample desk's notifications, and the reminders due on the first day.
+    // The reminders due 200 days on, when most registries are due or overdue.
+    app.clock.advance(Duration::days(200));
     jobs.remind().await.unwrap();
     let queued = app.outbox().await;
     let n = queued.len();
-    assert!(n >= 10, "{n} mails queued");
+    assert!(n >= 30, "{n} mails queued");
 
     // The server goes down right after accepting the third message.
     sink.stop_after(3);
@@ -348,4 +351,63 @@ async fn reminders_run_from_cron_does_one_pass(backend: Backend) {
         .contains("0 reminder(s) and 0 note(s) to the office written; 0 mail(s) sent"));
     assert_eq!(app.outbox().await.len(), rows.len());
     assert_eq!(sink.received().len(), rows.len());
+}
+
+/// A sender that stalls past its lease loses the row to another, and its
+/// late outcome (or attempt to go on) no longer counts.
+async fn a_claim_that_ran_out_is_taken_over_and_the_late_sender_is_fenced_off(backend: Backend) {
+    let app = TestApp::spawn(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    app.mail_jobs(None, dir.path(), SenderSettings::default())
+        .await
+        .remind()
+        .await
+        .unwrap();
+    let store = Store::connect(&app.database_url, 2).unwrap();
+    let now = app.clock.now();
+    let lease = Duration::seconds(300);
+    let claim = |at: chrono::DateTime<chrono::Utc>| {
+        store
+            .write_blocking(|conn| {
+                outbox::claim(conn, at.naive_utc(), (at + lease).naive_utc(), 1)
+                    .map_err(StoreError::from)
+            })
+            .unwrap()
+    };
+    let first = claim(now);
+    assert_eq!(first.len(), 1);
+    let row = &first[0];
+    assert_eq!((row.status.as_str(), row.attempts), ("sending", 1));
+    // While the lease holds, nobody else gets the row.
+    assert_ne!(claim(now + Duration::seconds(299))[0].id, row.id);
+
+    let later = now + Duration::seconds(301);
+    let taken = claim(later);
+    assert_eq!((taken[0].id, taken[0].attempts), (row.id, 2));
+    let late = |f: fn(&mut DbConnection, i64, i32) -> diesel::QueryResult<bool>| {
+        store
+            .write_blocking(|conn| f(conn, row.id, 1).map_err(StoreError::from))
+            .unwrap()
+    };
+    assert!(!late(|c, id, a| outbox::renew(
+        c,
+        id,
+        a,
+        chrono::Utc::now().naive_utc()
+    )));
+    assert!(!late(|c, id, a| outbox::mark_sent(
+        c,
+        id,
+        a,
+        chrono::Utc::now().naive_utc()
+    )));
+    assert!(!late(|c, id, a| outbox::mark_failed(
+        c, id, a, "late", None
+    )));
+    let fenced = store
+        .write_blocking(|conn| {
+            outbox::mark_sent(conn, row.id, 2, later.naive_utc()).map_err(StoreError::from)
+        })
+        .unwrap();
+    assert!(fenced, "the sender holding the claim records the outcome");
 }

@@ -351,10 +351,26 @@ async fn two_instances_running_the_pass_at_once_write_one_reminder_per_step(back
     let dir = tempfile::tempdir().unwrap();
     let sink = SmtpSink::start().await;
     let first = app
-        .mail_jobs(Some(sink.port), dir.path(), SenderSettings::default())
+        .mail_jobs(
+            Some(sink.port),
+            dir.path(),
+            SenderSettings {
+                // Small batches, so that the two senders take turns.
+                batch: 5,
+                ..SenderSettings::default()
+            },
+        )
         .await;
     let second = app
-        .mail_jobs(Some(sink.port), dir.path(), SenderSettings::default())
+        .mail_jobs(
+            Some(sink.port),
+            dir.path(),
+            SenderSettings {
+                // Small batches, so that the two senders take turns.
+                batch: 5,
+                ..SenderSettings::default()
+            },
+        )
         .await;
     // Far enough on that most registries are due or overdue.
     app.clock.advance(Duration::days(200));

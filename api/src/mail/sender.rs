@@ -25,7 +25,8 @@ pub struct SenderSettings {
     pub max_attempts: i32,
     /// The wait after the first failure; it doubles after each further one.
     pub first_retry: Duration,
-    /// How long a claim holds before another sender may take the row over.
+    /// How long a claim holds before another sender may take the row over;
+    /// renewed before each message, so it must exceed one SMTP attempt.
     pub lease: Duration,
 }
 
@@ -82,9 +83,22 @@ pub async fn deliver_due(
             return Ok(report);
         }
         for row in claimed {
+            let (id, attempt) = (row.id, row.attempts);
+            let lease_until = (clock.now() + settings.lease).naive_utc();
+            let held = store
+                .write(move |conn| {
+                    outbox::renew(conn, id, attempt, lease_until).map_err(ApiError::from)
+                })
+                .await?;
+            if !held {
+                tracing::warn!(
+                    outbox_id = id,
+                    "another sender took this message over while it waited in the batch"
+                );
+                continue;
+            }
             let outcome = mailer.deliver(&row).await;
             let now = clock.now();
-            let (id, attempt) = (row.id, row.attempts);
             let kept = match outcome {
                 Ok(()) => {
                     // The window a crash test aims at: the server has the

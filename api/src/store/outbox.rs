@@ -175,6 +175,26 @@ pub fn claim(
         .load(conn)
 }
 
+/// Extends the lease of a claimed row just before it is sent, so a batch
+/// that takes longer than one lease is not taken over halfway through by
+/// another sender. False when the claim was lost (see [`mark_sent`]).
+pub fn renew(
+    conn: &mut DbConnection,
+    id: i64,
+    attempt: i32,
+    lease_until: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::status.eq(SENDING))
+            .filter(outbox::attempts.eq(attempt)),
+    )
+    .set(outbox::next_attempt_at.eq(lease_until))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
 /// Marks a claimed row sent. `attempt` is the row's `attempts` as claimed:
 /// once a lease runs out and another sender takes the row over, the count
 /// moves on and this returns false.
