@@ -263,7 +263,7 @@ async fn a_year_of_daily_passes_sends_the_policys_reminders_in_order(backend: Ba
         subjects,
         vec![
             "[CIN] Please confirm your registry entry",
-            "[CIN] Your registry entry is due for confirmation today",
+            "[CIN] Your registry entry is due for confirmation",
             "[CIN] Your registry entry is overdue for confirmation",
             "[CIN] Your registry entry is overdue for confirmation",
             "[CIN] Your registry entry is overdue for confirmation",

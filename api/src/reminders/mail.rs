@@ -110,13 +110,14 @@ pub fn holder_reminder(
             format!("[CIN] Please confirm your registry entry: {name} (due {due})"),
             format!("It is time to confirm the catalogue entry of \"{name}\". Please confirm or update it by {due}."),
         ),
+        // A pass may run after the date itself: the text names the date, not "today".
         (ReminderStep::DueDate, true) => (
-            format!("[CIN] 本日が登録情報の確認期限です：{name}"),
-            format!("「{name}」の登録情報の確認期限は本日（{due}）です。"),
+            format!("[CIN] 登録情報の確認期限になりました：{name}"),
+            format!("「{name}」の登録情報は確認期限（{due}）になりました。確認または更新をお願いします。"),
         ),
         (ReminderStep::DueDate, false) => (
-            format!("[CIN] Your registry entry is due for confirmation today: {name}"),
-            format!("The catalogue entry of \"{name}\" is due for confirmation today ({due})."),
+            format!("[CIN] Your registry entry is due for confirmation: {name}"),
+            format!("The catalogue entry of \"{name}\" reached its confirmation date ({due}). Please confirm or update it."),
         ),
         (_, true) => (
             format!("[CIN] 登録情報の確認期限を過ぎています：{name}（期限 {due}）"),
