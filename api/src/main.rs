@@ -132,14 +132,15 @@ async fn main() -> anyhow::Result<()> {
         Command::Reminders(RemindersCommand::Run(args)) => {
             let secret =
                 cin_catalogue::config::jwt_secret(args.jwt_secret.as_deref(), &common.data_dir)?;
-            let defaults = ServeArgs::default();
             let jobs = Arc::new(cin_catalogue::scheduler::MailJobs {
                 store: store(&common.database_url())?,
                 clock,
+                // Only confirmation links are signed here: no access or
+                // refresh token is issued, so their lifetimes do not matter.
                 keys: cin_catalogue::auth::tokens::TokenKeys::new(
                     secret.as_bytes(),
-                    chrono::Duration::seconds(defaults.access_token_ttl),
-                    chrono::Duration::days(defaults.refresh_token_days),
+                    chrono::Duration::zero(),
+                    chrono::Duration::zero(),
                 ),
                 reminders: args.reminders.settings()?,
                 mailer: cin_catalogue::mail::Mailer::new(&args.mail.settings()?, &common.data_dir)?,
