@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use cin_catalogue::auth::tokens::TokenKeys;
 use cin_catalogue::clock::ManualClock;
 use cin_catalogue::config::ServeArgs;
+use cin_catalogue::domain::update_cycle::ReminderPolicy;
 use cin_catalogue::mail::sender::SenderSettings;
 use cin_catalogue::mail::{MailSettings, Mailer, SmtpSecurity};
 use cin_catalogue::reminders::ReminderSettings;
@@ -285,8 +286,9 @@ impl TestApp {
                 chrono::Duration::days(30),
             ),
             reminders: ReminderSettings {
+                policy: ReminderPolicy::default(),
                 public_url: self.address.clone(),
-                ..ReminderSettings::default()
+                link_validity: chrono::Duration::days(30),
             },
             mailer: Mailer::new(&mail, mail_dir).expect("a mailer"),
             sender,

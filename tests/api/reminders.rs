@@ -322,16 +322,23 @@ async fn a_year_of_daily_passes_sends_the_policys_reminders_in_order(backend: Ba
     assert_eq!(overdue_count["count"], codes.len());
     assert_eq!(overdue_count["en"], "Overdue");
 
-    // Confirming from the last reminder ends the cycle's reminders.
+    // Confirming with the button of the last reminder's page ends the
+    // cycle's reminders.
     let last = about(&sink, "holder2@example.jp", code).pop().unwrap();
-    let done = app
-        .post(
-            "/api/v1/confirmations",
-            None,
-            &json!({"token": token_of(&confirm_link(&app, &last))}),
-        )
-        .await;
-    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let done = reqwest::Client::new()
+        .post(format!("{}/confirm", app.address))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("token={}", token_of(&confirm_link(&app, &last))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done
+        .text()
+        .await
+        .unwrap()
+        .contains("確認しました / Confirmed"));
+    assert_eq!(app.get(&path, None).await.body["update_status"], "current");
     let count = rows.len();
     for _ in 0..30 {
         app.clock.advance(Duration::days(1));

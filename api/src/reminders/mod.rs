@@ -27,16 +27,6 @@ pub struct ReminderSettings {
     pub link_validity: chrono::Duration,
 }
 
-impl Default for ReminderSettings {
-    fn default() -> Self {
-        ReminderSettings {
-            policy: ReminderPolicy::default(),
-            public_url: "http://127.0.0.1:8080".to_string(),
-            link_validity: chrono::Duration::days(30),
-        }
-    }
-}
-
 /// Where a registry's current cycle started: its last confirmation, or its creation.
 pub fn cycle_start(row: &RegistryRow) -> DateTime<Utc> {
     row.last_confirmed_at.unwrap_or(row.created_at).and_utc()
