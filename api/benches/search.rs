@@ -267,7 +267,7 @@ fn main() {
         let index =
             CatalogueIndex::open_or_create(dir.path(), synonyms(), WriterBudget::bulk()).unwrap();
         for r in &records {
-            index.upsert(&to_document(r, 0)).unwrap();
+            index.upsert(&to_document(r, "current", 0)).unwrap();
         }
         index.commit(1).unwrap();
         let build = started.elapsed();
@@ -584,7 +584,7 @@ fn sql_engine(
         let mut facet_rows = Vec::new();
         for (k, r) in chunk.iter().enumerate() {
             let id = start + k;
-            let doc = to_document(r, 0);
+            let doc = to_document(r, "current", 0);
             let mut tokens =
                 sql_tokens(&format!("{} {}", doc.names.join(" "), doc.texts.join(" ")));
             tokens.extend(
@@ -596,7 +596,7 @@ fn sql_engine(
             let words = quote(&tokens.join(" "));
             rows.push(format!("({id}, {}, {words})", quote(&r.registry_code)));
             texts.push(format!("({id}, {words})"));
-            for (facet, value) in facets::values(r) {
+            for (facet, value) in facets::values(r, "current") {
                 facet_rows.push(format!("({id}, {}, {})", quote(&facet), quote(&value)));
             }
         }

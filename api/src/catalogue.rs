@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::domain::diff;
 use crate::domain::registry::{PublicationState, RegistryRecord};
+use crate::domain::update_cycle::UpdateStatus;
 use crate::error::{ApiError, ErrorCode};
 use crate::store::audit::{self, NewAuditEntry};
 use crate::store::changes;
@@ -22,6 +23,8 @@ pub enum RevisionAction {
     Withdraw,
     /// A row of a survey round's spreadsheet changed the entry.
     Import,
+    /// A holder said the entry is still right ("no change").
+    Confirm,
 }
 
 impl RevisionAction {
@@ -32,6 +35,7 @@ impl RevisionAction {
             RevisionAction::Publish => "publish",
             RevisionAction::Withdraw => "withdraw",
             RevisionAction::Import => "import",
+            RevisionAction::Confirm => "confirm",
         }
     }
 }
@@ -93,6 +97,8 @@ pub fn create(
         last_confirmed_at: new.last_confirmed_at.map(|t| t.naive_utc()),
         created_at: now.naive_utc(),
         updated_at: now.naive_utc(),
+        // The reminder pass computes the real status against the clock.
+        update_status: UpdateStatus::Current.as_str().to_string(),
     };
     registries::insert(conn, &row)?;
     let fields = diff::changed_fields(&json!({}), &record);
@@ -140,6 +146,12 @@ pub fn save(
             current.last_confirmed_at
         },
         updated_at: change.now.naive_utc(),
+        // A confirmation starts a new cycle.
+        update_status: if change.confirms {
+            UpdateStatus::Current.as_str().to_string()
+        } else {
+            current.update_status.clone()
+        },
         ..current.clone()
     };
     if !registries::update_if_revision(conn, &row, current.revision)? {

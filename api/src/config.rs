@@ -64,6 +64,145 @@ pub enum Command {
     /// The consultation desk.
     #[command(subcommand)]
     Consultations(ConsultationsCommand),
+    /// Periodic update reminders.
+    #[command(subcommand)]
+    Reminders(RemindersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RemindersCommand {
+    /// One pass: refresh every registry's update status, write the reminders
+    /// that are due (each only once), and deliver what the outbox holds.
+    /// For cron, when the service's own scheduler is turned off.
+    Run(RemindersRunArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RemindersRunArgs {
+    /// Signs the confirmation links: the same secret as the service's.
+    #[arg(long, env = "CIN_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    #[command(flatten)]
+    pub reminders: ReminderArgs,
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// The update cycle and its reminders.
+#[derive(Debug, Clone, Args)]
+pub struct ReminderArgs {
+    /// Months a confirmation holds.
+    #[arg(long, env = "CIN_UPDATE_CYCLE_MONTHS", default_value_t = 12)]
+    pub update_cycle_months: u32,
+    /// Days before the due date of the first reminder.
+    #[arg(long, env = "CIN_REMIND_BEFORE_DAYS", default_value_t = 30)]
+    pub remind_before_days: u32,
+    /// Days between reminders while overdue.
+    #[arg(long, env = "CIN_REMIND_OVERDUE_EVERY_DAYS", default_value_t = 14)]
+    pub remind_overdue_every_days: u32,
+    /// Days overdue before the office is told.
+    #[arg(long, env = "CIN_ESCALATE_AFTER_DAYS", default_value_t = 60)]
+    pub escalate_after_days: u32,
+    /// Days a confirmation link in a reminder stays valid.
+    #[arg(long, env = "CIN_CONFIRM_LINK_DAYS", default_value_t = 30)]
+    pub confirm_link_days: u32,
+    /// Where people reach this service: the base of the links in mails.
+    #[arg(long, env = "CIN_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+}
+
+impl ReminderArgs {
+    pub fn settings(&self) -> anyhow::Result<crate::reminders::ReminderSettings> {
+        let policy = crate::domain::update_cycle::ReminderPolicy {
+            cycle_months: self.update_cycle_months,
+            before_days: self.remind_before_days,
+            overdue_every_days: self.remind_overdue_every_days,
+            escalate_after_days: self.escalate_after_days,
+        };
+        policy.check().map_err(|e| anyhow::anyhow!(e))?;
+        if self.confirm_link_days == 0 {
+            anyhow::bail!("confirmation links must be valid for at least a day");
+        }
+        url::Url::parse(&self.public_url)
+            .map_err(|e| anyhow::anyhow!("CIN_PUBLIC_URL `{}`: {e}", self.public_url))?;
+        Ok(crate::reminders::ReminderSettings {
+            policy,
+            public_url: self.public_url.trim_end_matches('/').to_string(),
+            link_validity: chrono::Duration::days(self.confirm_link_days.into()),
+        })
+    }
+}
+
+/// The mail server and the sender's retries. Without `--smtp-host` mail is
+/// written to `<data dir>/mail/` as `.eml` files.
+#[derive(Debug, Clone, Args)]
+pub struct MailArgs {
+    /// The SMTP server; unset, mail goes to files.
+    #[arg(long, env = "CIN_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// Default: 587 with STARTTLS, 465 with TLS, 25 with none.
+    #[arg(long, env = "CIN_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    #[arg(
+        long,
+        env = "CIN_SMTP_SECURITY",
+        value_enum,
+        default_value = "starttls"
+    )]
+    pub smtp_security: crate::mail::SmtpSecurity,
+    #[arg(long, env = "CIN_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    #[arg(long, env = "CIN_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// The From: of every mail.
+    #[arg(
+        long,
+        env = "CIN_MAIL_FROM",
+        default_value = "CIN Registry Catalogue <no-reply@cin-catalogue.invalid>"
+    )]
+    pub mail_from: String,
+    /// Seconds to wait for the SMTP server.
+    #[arg(long, env = "CIN_SMTP_TIMEOUT", default_value_t = 30)]
+    pub smtp_timeout: u64,
+    /// Attempts before a message is dead-lettered.
+    #[arg(long, env = "CIN_MAIL_MAX_ATTEMPTS", default_value_t = 8)]
+    pub mail_max_attempts: i32,
+    /// Seconds before the first retry; each further retry waits twice as long.
+    #[arg(long, env = "CIN_MAIL_RETRY_SECONDS", default_value_t = 60)]
+    pub mail_retry_seconds: i64,
+    /// Seconds a sender holds a message it claimed before another may take it
+    /// over; longer than the SMTP timeout.
+    #[arg(long, env = "CIN_MAIL_LEASE_SECONDS", default_value_t = 300)]
+    pub mail_lease_seconds: i64,
+}
+
+impl MailArgs {
+    pub fn settings(&self) -> anyhow::Result<crate::mail::MailSettings> {
+        Ok(crate::mail::MailSettings {
+            smtp_host: self.smtp_host.clone().filter(|h| !h.is_empty()),
+            smtp_port: self.smtp_port,
+            security: self.smtp_security,
+            username: self.smtp_username.clone().filter(|u| !u.is_empty()),
+            password: self.smtp_password.clone(),
+            from: self.mail_from.clone(),
+            timeout: std::time::Duration::from_secs(self.smtp_timeout.max(1)),
+        })
+    }
+
+    pub fn sender(&self) -> anyhow::Result<crate::mail::sender::SenderSettings> {
+        if self.mail_max_attempts < 1 || self.mail_retry_seconds < 1 {
+            anyhow::bail!("mail needs at least one attempt and a retry wait of at least a second");
+        }
+        if self.mail_lease_seconds <= self.smtp_timeout as i64 {
+            anyhow::bail!("CIN_MAIL_LEASE_SECONDS must be longer than CIN_SMTP_TIMEOUT");
+        }
+        Ok(crate::mail::sender::SenderSettings {
+            batch: 50,
+            max_attempts: self.mail_max_attempts,
+            first_retry: chrono::Duration::seconds(self.mail_retry_seconds),
+            lease: chrono::Duration::seconds(self.mail_lease_seconds),
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +310,17 @@ pub struct ServeArgs {
     /// Time limits of the consultation desk (for its figures).
     #[command(flatten)]
     pub sla: SlaArgs,
+    /// Seconds between runs of the mail sender; 0 turns it off.
+    #[arg(long, env = "CIN_SEND_EVERY_SECONDS", default_value_t = 30)]
+    pub send_every_seconds: u64,
+    /// Minutes between reminder passes; 0 turns them off (then run
+    /// `reminders run` from cron).
+    #[arg(long, env = "CIN_REMIND_EVERY_MINUTES", default_value_t = 60)]
+    pub remind_every_minutes: u64,
+    #[command(flatten)]
+    pub reminders: ReminderArgs,
+    #[command(flatten)]
+    pub mail: MailArgs,
 }
 
 /// The defaults (and `CIN_*` environment) as `serve` would take them.

@@ -6,7 +6,7 @@ use clap::Parser;
 use cin_catalogue::accounts::{self, Language, NewUser};
 use cin_catalogue::clock::{Clock, SystemClock};
 use cin_catalogue::config::{
-    Cli, Command, ConsultationsCommand, ImportArgs, ServeArgs, UserCommand,
+    Cli, Command, ConsultationsCommand, ImportArgs, RemindersCommand, ServeArgs, UserCommand,
 };
 use cin_catalogue::domain::role::Role;
 use cin_catalogue::startup::{Application, Settings};
@@ -133,6 +133,37 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "{} overdue duty(ies); {} reminder(s) and {} note(s) to the office written",
                 report.overdue, report.reminders, report.escalations
+            );
+        }
+        Command::Reminders(RemindersCommand::Run(args)) => {
+            let secret =
+                cin_catalogue::config::jwt_secret(args.jwt_secret.as_deref(), &common.data_dir)?;
+            let jobs = Arc::new(cin_catalogue::scheduler::MailJobs {
+                store: store(&common.database_url())?,
+                clock,
+                // Only confirmation links are signed here: no access or
+                // refresh token is issued, so their lifetimes do not matter.
+                keys: cin_catalogue::auth::tokens::TokenKeys::new(
+                    secret.as_bytes(),
+                    chrono::Duration::zero(),
+                    chrono::Duration::zero(),
+                ),
+                reminders: args.reminders.settings()?,
+                mailer: cin_catalogue::mail::Mailer::new(&args.mail.settings()?, &common.data_dir)?,
+                sender: args.mail.sender()?,
+            });
+            let reminded = jobs.remind().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let sent = jobs.send().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{} registries checked, {} update status change(s); {} reminder(s) and {} note(s) to the office written; \
+                 {} mail(s) sent, {} to retry, {} dead-lettered",
+                reminded.registries,
+                reminded.status_changes,
+                reminded.reminders,
+                reminded.escalations,
+                sent.sent,
+                sent.retrying,
+                sent.dead
             );
         }
         Command::Openapi { output } => {

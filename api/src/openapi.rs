@@ -60,6 +60,10 @@ use crate::routes::{self, consultations, registries, MAX_PER_PAGE};
         consultations::export,
         routes::outbox::list,
         routes::survey::import_survey,
+        routes::outbox::requeue,
+        routes::updates::list_registry_updates,
+        routes::confirmations::confirm_with_link,
+        registries::confirm_registry,
     ),
     // Types only query parameters name: utoipa lists them nowhere by itself.
     components(schemas(registries::ExportFormat, registries::SearchSort)),

@@ -134,10 +134,14 @@ impl SearchService {
 /// What the index needs of a registry row.
 pub fn document(row: &RegistryRow) -> Result<RegistryDoc, ApiError> {
     let record: RegistryRecord = serde_json::from_str(&row.record).map_err(ApiError::internal)?;
-    Ok(to_document(&record, row.updated_at.and_utc().timestamp()))
+    Ok(to_document(
+        &record,
+        &row.update_status,
+        row.updated_at.and_utc().timestamp(),
+    ))
 }
 
-pub fn to_document(record: &RegistryRecord, updated_at: i64) -> RegistryDoc {
+pub fn to_document(record: &RegistryRecord, update_status: &str, updated_at: i64) -> RegistryDoc {
     let mut names = vec![record.name_ja.clone()];
     names.extend(record.name_en.clone());
     names.extend(record.acronym.clone());
@@ -158,7 +162,7 @@ pub fn to_document(record: &RegistryRecord, updated_at: i64) -> RegistryDoc {
             .iter()
             .flat_map(|d| d.icd10.iter().cloned())
             .collect(),
-        facets: facets::values(record),
+        facets: facets::values(record, update_status),
         start_year: record.start_year.map(i64::from),
         enrollment: record.enrollment_count,
         updated_at,

@@ -12,6 +12,9 @@ use crate::clock::Clock;
 use crate::config::{self, ServeArgs};
 use crate::domain::consultation::SlaLimits;
 use crate::extract::MAX_BODY_BYTES;
+use crate::mail::Mailer;
+use crate::reminders::ReminderSettings;
+use crate::scheduler::{self, MailJobs};
 use crate::search::SearchService;
 use crate::store::Store;
 use crate::{openapi, routes, seed};
@@ -24,6 +27,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Time limits of the consultation desk.
     pub sla: SlaLimits,
+    /// The update cycle, for the office's list of due entries.
+    pub reminders: ReminderSettings,
 }
 
 pub struct Settings {
@@ -42,6 +47,9 @@ impl Application {
     /// Connects, migrates, seeds an empty database, and binds the port
     /// (port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let reminders = settings.serve.reminders.settings()?;
+        let mailer = Mailer::new(&settings.serve.mail.settings()?, &settings.data_dir)?;
+        let sender = settings.serve.mail.sender()?;
         let store = Store::connect(&settings.database_url, settings.serve.pool_size)?;
         let now = settings.clock.now();
         let seed = !settings.serve.no_seed;
@@ -79,10 +87,25 @@ impl Application {
         .await??;
         spawn_follower(search.clone(), store.clone(), settings.serve.index_poll_ms);
         let secret = config::jwt_secret(settings.serve.jwt_secret.as_deref(), &settings.data_dir)?;
-        let tokens = TokenKeys::new(
-            secret.as_bytes(),
-            chrono::Duration::seconds(settings.serve.access_token_ttl),
-            chrono::Duration::days(settings.serve.refresh_token_days),
+        let keys = || {
+            TokenKeys::new(
+                secret.as_bytes(),
+                chrono::Duration::seconds(settings.serve.access_token_ttl),
+                chrono::Duration::days(settings.serve.refresh_token_days),
+            )
+        };
+        let tokens = keys();
+        scheduler::spawn(
+            Arc::new(MailJobs {
+                store: store.clone(),
+                clock: settings.clock.clone(),
+                keys: keys(),
+                reminders: reminders.clone(),
+                mailer,
+                sender,
+            }),
+            std::time::Duration::from_secs(settings.serve.send_every_seconds),
+            std::time::Duration::from_secs(settings.serve.remind_every_minutes * 60),
         );
         let state = web::Data::new(AppState {
             store,
@@ -90,6 +113,7 @@ impl Application {
             tokens,
             clock: settings.clock,
             sla: settings.serve.sla.limits(),
+            reminders,
         });
         let listener = TcpListener::bind(settings.serve.bind)?;
         let port = listener.local_addr()?.port();

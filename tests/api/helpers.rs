@@ -8,9 +8,17 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use cin_catalogue::auth::tokens::TokenKeys;
 use cin_catalogue::clock::ManualClock;
 use cin_catalogue::config::ServeArgs;
+use cin_catalogue::domain::update_cycle::ReminderPolicy;
+use cin_catalogue::mail::sender::SenderSettings;
+use cin_catalogue::mail::{MailSettings, Mailer, SmtpSecurity};
+use cin_catalogue::reminders::ReminderSettings;
+use cin_catalogue::scheduler::MailJobs;
 use cin_catalogue::startup::{Application, Settings};
+use cin_catalogue::store::outbox::{self, OutboxFilter, OutboxRow};
+use cin_catalogue::store::{Store, StoreError};
 
 pub const JWT_SECRET: &str = "test-secret-that-only-the-tests-know";
 
@@ -246,6 +254,68 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The reminder pass and the sender as an instance of this app runs
+    /// them, on the app's clock, delivering to the SMTP server on
+    /// `smtp_port` (or to `.eml` files under `mail_dir` when `None`).
+    pub async fn mail_jobs(
+        &self,
+        smtp_port: Option<u16>,
+        mail_dir: &std::path::Path,
+        sender: SenderSettings,
+    ) -> Arc<MailJobs> {
+        let url = self.database_url.clone();
+        let store = tokio::task::spawn_blocking(move || Store::connect(&url, 4).expect("store"))
+            .await
+            .unwrap();
+        let mail = MailSettings {
+            smtp_host: smtp_port.map(|_| "127.0.0.1".to_string()),
+            smtp_port,
+            security: SmtpSecurity::None,
+            username: None,
+            password: None,
+            from: "CIN Registry Catalogue <no-reply@cin.test>".to_string(),
+            timeout: std::time::Duration::from_secs(10),
+        };
+        Arc::new(MailJobs {
+            store,
+            clock: self.clock.clone(),
+            keys: TokenKeys::new(
+                JWT_SECRET.as_bytes(),
+                chrono::Duration::minutes(15),
+                chrono::Duration::days(30),
+            ),
+            reminders: ReminderSettings {
+                policy: ReminderPolicy::default(),
+                public_url: self.address.clone(),
+                link_validity: chrono::Duration::days(30),
+            },
+            mailer: Mailer::new(&mail, mail_dir).expect("a mailer"),
+            sender,
+        })
+    }
+
+    /// Every row of the outbox, oldest first.
+    pub async fn outbox(&self) -> Vec<OutboxRow> {
+        let url = self.database_url.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = Store::connect(&url, 1).expect("store");
+            store
+                .read_blocking(|conn| {
+                    outbox::list(conn, &OutboxFilter::default(), 0, 100_000)
+                        .map_err(StoreError::from)
+                })
+                .map(|(mut rows, _)| {
+                    rows.reverse();
+                    rows
+                })
+                .expect("the outbox reads")
+        })
+        .await
+        .unwrap()
+    }
+}
+
 pub struct Sibling {
     pub address: String,
     _dir: tempfile::TempDir,
@@ -264,6 +334,10 @@ async fn start_instance(
         no_seed: !seed,
         pool_size: 4,
         workers: Some(2),
+        // The tests run the reminder pass and the sender themselves, at the
+        // times they choose (`crate::mail_sink`).
+        send_every_seconds: 0,
+        remind_every_minutes: 0,
         ..ServeArgs::default()
     };
     let app = Application::build(Settings {

@@ -1,5 +1,6 @@
 //! The index survives a crash, and several instances share one database.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -12,7 +13,7 @@ use serde_json::{json, Value};
 use crate::helpers::{registry_codes, Backend, TestApp, JWT_SECRET};
 
 /// The server binary, built beside this test binary by `cargo test`.
-fn binary() -> PathBuf {
+pub fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let dir = exe
         .parent()
@@ -27,15 +28,32 @@ fn binary() -> PathBuf {
     path
 }
 
-struct Server {
+pub struct Server {
     child: Child,
-    base: String,
+    pub base: String,
     log: mpsc::Receiver<String>,
 }
 
 impl Server {
-    /// Starts the real binary and waits for it to listen.
+    /// Starts the real binary and waits for it to listen. Its scheduler is
+    /// off: reminders would write to the change log behind the tests' backs.
     fn start(data_dir: &Path, failpoint: Option<&str>) -> Server {
+        Server::start_with(
+            data_dir,
+            failpoint,
+            &[
+                ("CIN_REMIND_EVERY_MINUTES", "0"),
+                ("CIN_SEND_EVERY_SECONDS", "0"),
+            ],
+        )
+    }
+
+    /// The same, with more environment (`CIN_DATABASE_URL`, the mail server, ...).
+    pub fn start_with<K: AsRef<OsStr>, V: AsRef<OsStr>>(
+        data_dir: &Path,
+        failpoint: Option<&str>,
+        env: &[(K, V)],
+    ) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -49,6 +67,7 @@ impl Server {
             .env("CIN_LOG", "info")
             .env("NO_COLOR", "1")
             .env_remove("CIN_DATABASE_URL")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         if let Some(name) = failpoint {
@@ -74,7 +93,7 @@ impl Server {
     }
 
     /// Blocks until the server logs a line containing `text`.
-    fn wait_for(&mut self, text: &str) {
+    pub fn wait_for(&mut self, text: &str) {
         loop {
             let line = self
                 .log
@@ -87,7 +106,7 @@ impl Server {
     }
 
     /// SIGKILL: no shutdown, no flush.
-    fn kill(mut self) {
+    pub fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }

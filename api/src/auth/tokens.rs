@@ -20,6 +20,26 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// What a confirmation link in a reminder carries. Its audience keeps it
+/// from being taken for an access token, and the reverse.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConfirmationClaims {
+    /// Registry id.
+    pub sub: String,
+    /// The holder the reminder went to.
+    pub uid: String,
+    /// The start of the cycle the link confirms (seconds): once the registry
+    /// is confirmed, a new cycle starts and the link no longer matches, which
+    /// makes it single-use without storing it.
+    pub cyc: i64,
+    pub aud: String,
+    pub iss: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+const CONFIRMATION_AUDIENCE: &str = "registry-confirmation";
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum TokenError {
     Invalid,
@@ -72,6 +92,48 @@ impl TokenKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map_err(|_| TokenError::Invalid)?;
+        if data.claims.exp <= now.timestamp() {
+            return Err(TokenError::Expired);
+        }
+        Ok(data.claims)
+    }
+}
+
+impl TokenKeys {
+    pub fn issue_confirmation(
+        &self,
+        registry_id: &str,
+        holder_id: &str,
+        cycle_start: DateTime<Utc>,
+        now: DateTime<Utc>,
+        valid_for: Duration,
+    ) -> String {
+        let claims = ConfirmationClaims {
+            sub: registry_id.to_string(),
+            uid: holder_id.to_string(),
+            cyc: cycle_start.timestamp(),
+            aud: CONFIRMATION_AUDIENCE.to_string(),
+            iss: ISSUER.to_string(),
+            iat: now.timestamp(),
+            exp: (now + valid_for).timestamp(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing with an HMAC key cannot fail")
+    }
+
+    /// Checks a confirmation link's signature, audience and expiry (against our clock).
+    pub fn verify_confirmation(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ConfirmationClaims, TokenError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[CONFIRMATION_AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+        let data = jsonwebtoken::decode::<ConfirmationClaims>(token, &self.decoding, &validation)
             .map_err(|_| TokenError::Invalid)?;
         if data.claims.exp <= now.timestamp() {
             return Err(TokenError::Expired);
@@ -139,5 +201,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(keys().verify(&hs512, now).unwrap_err(), TokenError::Invalid);
+    }
+
+    #[test]
+    fn confirmation_links_and_access_tokens_are_not_interchangeable() {
+        let now = Utc::now();
+        let link = keys().issue_confirmation("r1", "u1", now, now, Duration::days(30));
+        let claims = keys().verify_confirmation(&link, now).unwrap();
+        assert_eq!((claims.sub.as_str(), claims.cyc), ("r1", now.timestamp()));
+        assert_eq!(keys().verify(&link, now).unwrap_err(), TokenError::Invalid);
+        let (access, _) = keys().issue("u1", "s1", "holder", now);
+        assert_eq!(
+            keys().verify_confirmation(&access, now).unwrap_err(),
+            TokenError::Invalid
+        );
+        assert_eq!(
+            keys()
+                .verify_confirmation(&link, now + Duration::days(30))
+                .unwrap_err(),
+            TokenError::Expired
+        );
     }
 }

@@ -23,6 +23,7 @@ pub const FACETS: &[&str] = &[
     "company_collaboration",
     "enrollment_band",
     "start_year",
+    "update_status",
 ];
 
 /// The values a facet takes: its vocabulary's codes, `true`/`false` for
@@ -63,8 +64,9 @@ pub fn enrollment_band(count: i64) -> &'static str {
     }
 }
 
-/// (facet, value) pairs of a record.
-pub fn values(record: &RegistryRecord) -> Vec<(String, String)> {
+/// (facet, value) pairs of a record whose update status (which depends on
+/// time, not on the record) is `update_status`.
+pub fn values(record: &RegistryRecord, update_status: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let mut one = |facet: &str, value: &str| out.push((facet.to_string(), value.to_string()));
     for (facet, values) in [
@@ -115,6 +117,7 @@ pub fn values(record: &RegistryRecord) -> Vec<(String, String)> {
     if let Some(year) = record.start_year {
         one("start_year", &year.to_string());
     }
+    one("update_status", update_status);
     out
 }
 

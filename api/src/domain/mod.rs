@@ -8,5 +8,6 @@ pub mod facets;
 pub mod merge_patch;
 pub mod registry;
 pub mod role;
+pub mod update_cycle;
 pub mod validation;
 pub mod vocabulary;

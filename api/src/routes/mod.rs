@@ -3,12 +3,14 @@
 
 pub mod audit;
 pub mod auth;
+pub mod confirmations;
 pub mod consultations;
 pub mod dcat;
 pub mod health;
 pub mod outbox;
 pub mod registries;
 pub mod survey;
+pub mod updates;
 pub mod users;
 pub mod vocabularies;
 
@@ -121,6 +123,8 @@ pub fn with_etag<T: Serialize>(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
+        .service(confirmations::confirm_page)
+        .service(confirmations::confirm_form)
         .service(
             web::scope("/api/v1")
                 .service(auth::token)
@@ -134,6 +138,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(outbox::list)
                 .service(survey::import_survey)
                 .service(dcat::dcat_catalogue)
+                .service(outbox::requeue)
+                .service(confirmations::confirm_with_link)
+                .service(updates::list_registry_updates)
                 .configure(registries::configure)
                 .configure(consultations::configure),
         );

@@ -107,8 +107,26 @@ pub struct Store {
     pool: Pool,
     backend: Backend,
     /// SQLite allows one writer; taking turns here avoids its lock-upgrade
-    /// failures (SQLITE_BUSY) between our own pooled connections.
+    /// failures (SQLITE_BUSY) between our own pooled connections, and between
+    /// several stores on one file in this process (the scheduler, a test's
+    /// second instance).
     sqlite_writer: Arc<std::sync::Mutex<()>>,
+}
+
+/// The one writer turn of a SQLite file in this process.
+fn sqlite_writer_for(url: &str) -> Arc<std::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    static TURNS: LazyLock<Mutex<HashMap<std::path::PathBuf, Arc<Mutex<()>>>>> =
+        LazyLock::new(Default::default);
+    let path = std::path::Path::new(url.strip_prefix("sqlite://").unwrap_or(url));
+    let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    TURNS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(key)
+        .or_default()
+        .clone()
 }
 
 impl Store {
@@ -135,10 +153,14 @@ impl Store {
             .test_on_check_out(true)
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let sqlite_writer = match backend {
+            Backend::Sqlite => sqlite_writer_for(url),
+            Backend::Postgres => Arc::new(std::sync::Mutex::new(())),
+        };
         Ok(Store {
             pool,
             backend,
-            sqlite_writer: Arc::new(std::sync::Mutex::new(())),
+            sqlite_writer,
         })
     }
 

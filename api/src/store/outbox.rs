@@ -1,5 +1,10 @@
-//! The outbox: every mail is a row first. A sender (a later addition)
-//! delivers the pending ones; the idempotency key makes each mail exist once.
+//! The outbox: every mail is a row first. The sender (`crate::mail`) claims
+//! due rows, delivers them, and records the outcome; the idempotency key
+//! makes each mail exist once.
+//!
+//! A row is `pending` (waiting for its `next_attempt_at`), `sending` (claimed
+//! by one sender, whose lease ends at `next_attempt_at`), `sent`, or `dead`
+//! (every attempt failed; the office may queue it again).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -27,6 +32,11 @@ pub struct OutboxRow {
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
 }
+
+pub const PENDING: &str = "pending";
+pub const SENDING: &str = "sending";
+pub const SENT: &str = "sent";
+pub const DEAD: &str = "dead";
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = outbox)]
@@ -70,6 +80,7 @@ pub struct OutboxFilter {
     pub kind: Option<String>,
     pub related_id: Option<String>,
     pub recipient_email: Option<String>,
+    pub status: Option<String>,
 }
 
 /// Newest first, and the total.
@@ -90,6 +101,9 @@ pub fn list(
         if let Some(email) = &filter.recipient_email {
             query = query.filter(outbox::recipient_email.eq(email.clone()));
         }
+        if let Some(status) = &filter.status {
+            query = query.filter(outbox::status.eq(status.clone()));
+        }
         query
     };
     let total = filtered().count().get_result(conn)?;
@@ -100,4 +114,153 @@ pub fn list(
         .select(OutboxRow::as_select())
         .load(conn)?;
     Ok((rows, total))
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<OutboxRow>> {
+    outbox::table
+        .find(id)
+        .select(OutboxRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Claims up to `limit` rows due at `now` (pending, or claimed by a sender
+/// whose lease ran out) until `lease_until`, counting the attempt. Returns
+/// the claimed rows, oldest first; each row's `attempts` is the fence its
+/// sender must name when it records the outcome.
+///
+/// PostgreSQL skips rows another sender is claiming (`FOR UPDATE SKIP
+/// LOCKED`), so instances do not queue behind each other; on both backends
+/// the update re-checks each row, so a row is claimed by one sender only.
+pub fn claim(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<OutboxRow>> {
+    let candidates = outbox::table
+        .filter(outbox::status.eq_any([PENDING, SENDING]))
+        .filter(outbox::next_attempt_at.le(now))
+        .order(outbox::id.asc())
+        .limit(limit)
+        .select((outbox::id, outbox::attempts));
+    let due: Vec<(i64, i32)> = match conn {
+        DbConnection::Postgres(c) => candidates.for_update().skip_locked().load(c)?,
+        DbConnection::Sqlite(c) => candidates.load(c)?,
+    };
+    let mut claimed = Vec::with_capacity(due.len());
+    for (id, attempts) in due {
+        let taken = diesel::update(
+            outbox::table
+                .find(id)
+                .filter(outbox::attempts.eq(attempts))
+                .filter(outbox::status.eq_any([PENDING, SENDING]))
+                .filter(outbox::next_attempt_at.le(now)),
+        )
+        .set((
+            outbox::status.eq(SENDING),
+            // While sending, `next_attempt_at` is the end of the lease.
+            outbox::next_attempt_at.eq(lease_until),
+            outbox::attempts.eq(attempts + 1),
+        ))
+        .execute(conn)?;
+        if taken == 1 {
+            claimed.push(id);
+        }
+    }
+    outbox::table
+        .filter(outbox::id.eq_any(&claimed))
+        .order(outbox::id.asc())
+        .select(OutboxRow::as_select())
+        .load(conn)
+}
+
+/// Extends the lease of a claimed row just before it is sent, so a batch
+/// that takes longer than one lease is not taken over halfway through by
+/// another sender. False when the claim was lost (see [`mark_sent`]).
+pub fn renew(
+    conn: &mut DbConnection,
+    id: i64,
+    attempt: i32,
+    lease_until: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::status.eq(SENDING))
+            .filter(outbox::attempts.eq(attempt)),
+    )
+    .set(outbox::next_attempt_at.eq(lease_until))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Marks a claimed row sent. `attempt` is the row's `attempts` as claimed:
+/// once a lease runs out and another sender takes the row over, the count
+/// moves on and this returns false.
+pub fn mark_sent(
+    conn: &mut DbConnection,
+    id: i64,
+    attempt: i32,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        outbox::table
+            .find(id)
+            .filter(outbox::status.eq(SENDING))
+            .filter(outbox::attempts.eq(attempt)),
+    )
+    .set((
+        outbox::status.eq(SENT),
+        outbox::sent_at.eq(now),
+        outbox::last_error.eq(None::<String>),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Records a failed attempt on a claimed row: `pending` again from
+/// `retry_at`, or `dead` when `retry_at` is `None`. False when the claim was
+/// lost (see [`mark_sent`]).
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: i64,
+    attempt: i32,
+    error: &str,
+    retry_at: Option<NaiveDateTime>,
+) -> QueryResult<bool> {
+    let (status, next) = match retry_at {
+        Some(at) => (PENDING, Some(at)),
+        None => (DEAD, None),
+    };
+    let target = outbox::table
+        .find(id)
+        .filter(outbox::status.eq(SENDING))
+        .filter(outbox::attempts.eq(attempt));
+    let updated = match next {
+        Some(at) => diesel::update(target)
+            .set((
+                outbox::status.eq(status),
+                outbox::next_attempt_at.eq(at),
+                outbox::last_error.eq(error),
+            ))
+            .execute(conn)?,
+        None => diesel::update(target)
+            .set((outbox::status.eq(status), outbox::last_error.eq(error)))
+            .execute(conn)?,
+    };
+    Ok(updated == 1)
+}
+
+/// Puts a dead letter back in the queue with a fresh count of attempts; its
+/// last error stays for the record. False when the row is not dead.
+pub fn requeue(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(outbox::table.find(id).filter(outbox::status.eq(DEAD)))
+        .set((
+            outbox::status.eq(PENDING),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
 }

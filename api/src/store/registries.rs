@@ -23,6 +23,8 @@ pub struct RegistryRow {
     pub last_confirmed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// `current`, `due` or `overdue`, as last computed (vocabulary `update_status`).
+    pub update_status: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -66,6 +68,14 @@ pub fn insert(conn: &mut DbConnection, row: &RegistryRow) -> QueryResult<()> {
 pub fn find_by_code(conn: &mut DbConnection, code: &str) -> QueryResult<Option<RegistryRow>> {
     registries::table
         .filter(registries::registry_code.eq(code))
+        .select(RegistryRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_id(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RegistryRow>> {
+    registries::table
+        .find(id)
         .select(RegistryRow::as_select())
         .first(conn)
         .optional()
@@ -120,7 +130,17 @@ pub fn update_if_revision(
             registries::search_text.eq(&row.search_text),
             registries::last_confirmed_at.eq(row.last_confirmed_at),
             registries::updated_at.eq(row.updated_at),
+            registries::update_status.eq(&row.update_status),
         ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Records a newly computed update status; false when it was already that.
+pub fn set_update_status(conn: &mut DbConnection, id: &str, status: &str) -> QueryResult<bool> {
+    diesel::update(registries::table.find(id))
+        .filter(registries::update_status.ne(status))
+        .set(registries::update_status.eq(status))
         .execute(conn)
         .map(|n| n == 1)
 }

@@ -44,6 +44,7 @@ diesel::table! {
         last_confirmed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        update_status -> Text,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Registry entries: the public catalogue, and the office's and holders' edits.
 
+mod confirm;
 mod create;
 mod export;
 mod holders;
@@ -11,6 +12,7 @@ mod revisions;
 mod search;
 mod update;
 
+pub use confirm::__path_confirm_registry;
 pub use create::__path_create_registry;
 pub use export::{__path_export_catalogue, __path_export_search, ExportFormat, RegistryExport};
 pub use holders::{__path_add_holder, __path_list_holders, __path_remove_holder};
@@ -34,6 +36,7 @@ use crate::auth::CurrentUser;
 use crate::domain::access::{self, Actor};
 use crate::domain::registry::{is_registry_code, PublicationState, RegistryRecord};
 use crate::domain::role::Role;
+use crate::domain::update_cycle::UpdateStatus;
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::store::registries::{self, RegistryRow};
@@ -50,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(update::update_registry)
         .service(publish::publish_registry)
         .service(publish::withdraw_registry)
+        .service(confirm::confirm_registry)
         .service(holders::list_holders)
         .service(holders::add_holder)
         .service(holders::remove_holder)
@@ -72,6 +76,11 @@ pub struct Registry {
     pub survey_round: i32,
     /// When a holder last edited or confirmed the entry.
     pub last_confirmed_at: Option<DateTime<Utc>>,
+    /// Where the entry stands in its update cycle (vocabulary `update_status`).
+    pub update_status: UpdateStatus,
+    /// Set when overdue: the entry has not been confirmed since then (its
+    /// last confirmation, or its creation when never confirmed).
+    pub not_confirmed_since: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The record. `contact` is present only for the office and the registry's holders.
@@ -82,6 +91,9 @@ impl Registry {
     /// The view of a stored row; `private` adds the contact details.
     pub fn from_row(row: &RegistryRow, private: bool) -> Result<Registry, ApiError> {
         let record = stored_record(&row.record)?;
+        let update_status = UpdateStatus::parse(&row.update_status).ok_or_else(|| {
+            ApiError::internal(format!("unknown update status {}", row.update_status))
+        })?;
         Ok(Registry {
             id: row.id.parse().map_err(ApiError::internal)?,
             registry_code: row.registry_code.clone(),
@@ -89,6 +101,9 @@ impl Registry {
             revision: row.revision,
             survey_round: row.survey_round,
             last_confirmed_at: row.last_confirmed_at.map(|t| t.and_utc()),
+            update_status,
+            not_confirmed_since: (update_status == UpdateStatus::Overdue)
+                .then(|| crate::reminders::cycle_start(row)),
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
             record: if private { record } else { record.public() },

@@ -16,7 +16,8 @@ use crate::store::registries::{self, RevisionRow};
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RevisionSummary {
     pub revision: i32,
-    /// `create`, `update`, `publish`, `withdraw` or `import` (a survey round's spreadsheet).
+    /// `create`, `update`, `publish`, `withdraw`, `import` (a survey round's spreadsheet)
+    /// or `confirm` (a holder said nothing changed).
     pub action: String,
     pub publication_state: PublicationState,
     pub survey_round: i32,

@@ -62,11 +62,13 @@ pub struct SearchParams {
     pub enrollment_band: Option<String>,
     /// Years, e.g. `2015,2016`
     pub start_year: Option<String>,
+    /// `current`, `due` (confirmation coming up) or `overdue`.
+    pub update_status: Option<String>,
 }
 
 impl SearchParams {
     /// Each facet parameter with its value, in the order of [`FACETS`].
-    fn facet_params(&self) -> [(&'static str, Option<&String>); 18] {
+    fn facet_params(&self) -> [(&'static str, Option<&String>); 19] {
         [
             ("disease_area", self.disease_area.as_ref()),
             (
@@ -92,6 +94,7 @@ impl SearchParams {
             ("company_collaboration", self.company_collaboration.as_ref()),
             ("enrollment_band", self.enrollment_band.as_ref()),
             ("start_year", self.start_year.as_ref()),
+            ("update_status", self.update_status.as_ref()),
         ]
     }
 
