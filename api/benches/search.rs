@@ -270,6 +270,7 @@ fn main() {
             index.upsert(&to_document(r, "current", 0)).unwrap();
         }
         index.commit(1).unwrap();
+        index.merge_all().unwrap();
         let build = started.elapsed();
         let peak = peak_rss_mb();
         let mut lat = Latencies::default();

@@ -62,13 +62,18 @@ impl SearchService {
     pub fn catch_up_blocking(&self, store: &Store) -> Result<i64, ApiError> {
         let _one_at_a_time = self.applying.lock().unwrap_or_else(|p| p.into_inner());
         let mut applied = self.index.applied().map_err(ApiError::internal)?;
+        let mut batches = 0;
         loop {
             let batch = store.read_blocking(|conn| {
                 changes::after(conn, applied, BATCH).map_err(StoreError::from)
             })?;
             let Some(&(last, _)) = batch.last() else {
+                if batches > 1 {
+                    self.merge_after_bulk();
+                }
                 return Ok(applied);
             };
+            batches += 1;
             let mut codes: Vec<String> = batch.into_iter().map(|(_, code)| code).collect();
             codes.sort();
             codes.dedup();
@@ -127,7 +132,16 @@ impl SearchService {
             progress(done);
         }
         self.index.commit(position).map_err(ApiError::internal)?;
+        self.merge_after_bulk();
         Ok(done)
+    }
+
+    /// One segment after a bulk load, so searches do not pay for dozens. A
+    /// failure (a background merge holding some of them) costs only speed.
+    fn merge_after_bulk(&self) {
+        if let Err(e) = self.index.merge_all() {
+            tracing::warn!(error = %e, "could not merge the index's segments");
+        }
     }
 }
 

@@ -80,6 +80,7 @@ impl Application {
             tracing::info!(
                 applied,
                 documents = indexer.index().num_docs(),
+                segments = indexer.index().segment_count(),
                 "search index ready"
             );
             Ok(())

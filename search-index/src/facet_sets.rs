@@ -109,17 +109,46 @@ impl Matches {
     }
 }
 
+/// A number for every (facet, value) any segment has, the same in all
+/// segments, so counting adds numbers up instead of hashing strings.
+#[derive(Default)]
+struct ValueIds {
+    ids: HashMap<(String, String), u32>,
+    names: Vec<(String, String)>,
+}
+
+impl ValueIds {
+    fn id(&mut self, facet: &str, value: &str) -> u32 {
+        let key = (facet.to_string(), value.to_string());
+        if let Some(id) = self.ids.get(&key) {
+            return *id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(key.clone());
+        self.ids.insert(key, id);
+        id
+    }
+}
+
+/// A value of a facet in one segment: its number, code and documents.
+#[derive(Debug)]
+struct ValueSet {
+    id: u32,
+    value: String,
+    docs: DocBits,
+}
+
 /// Per facet, its values and their documents in one segment.
 #[derive(Debug, Default)]
 pub struct SegmentFacets {
-    facets: BTreeMap<String, Vec<(String, DocBits)>>,
+    facets: BTreeMap<String, Vec<ValueSet>>,
 }
 
 impl SegmentFacets {
     /// Reads the documents of every `/facet/value` term of `field`.
-    fn load(reader: &SegmentReader, field: Field) -> tantivy::Result<Self> {
+    fn load(reader: &SegmentReader, field: Field, ids: &Mutex<ValueIds>) -> tantivy::Result<Self> {
         let inverted = reader.inverted_index(field)?;
-        let mut facets: BTreeMap<String, Vec<(String, DocBits)>> = BTreeMap::new();
+        let mut facets: BTreeMap<String, Vec<ValueSet>> = BTreeMap::new();
         let mut terms = inverted.terms().stream()?;
         while terms.advance() {
             let Ok(facet) = Facet::from_encoded(terms.key().to_vec()) else {
@@ -131,15 +160,20 @@ impl SegmentFacets {
             };
             let mut postings =
                 inverted.read_postings_from_terminfo(terms.value(), IndexRecordOption::Basic)?;
-            let mut bits = DocBits::empty(reader.max_doc());
+            let mut docs = DocBits::empty(reader.max_doc());
             while postings.doc() != TERMINATED {
-                bits.insert(postings.doc());
+                docs.insert(postings.doc());
                 postings.advance();
             }
-            facets
-                .entry(name.to_string())
-                .or_default()
-                .push((value.to_string(), bits));
+            let id = ids
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .id(name, value);
+            facets.entry(name.to_string()).or_default().push(ValueSet {
+                id,
+                value: value.to_string(),
+                docs,
+            });
         }
         Ok(Self { facets })
     }
@@ -147,9 +181,9 @@ impl SegmentFacets {
     /// The documents having any of `values` of `facet`.
     fn any_of(&self, facet: &str, values: &[String], max_doc: DocId) -> DocBits {
         let mut bits = DocBits::empty(max_doc);
-        for (value, docs) in self.facets.get(facet).into_iter().flatten() {
-            if values.contains(value) {
-                bits.union_with(docs);
+        for set in self.facets.get(facet).into_iter().flatten() {
+            if values.contains(&set.value) {
+                bits.union_with(&set.docs);
             }
         }
         bits
@@ -160,6 +194,7 @@ impl SegmentFacets {
 #[derive(Default)]
 pub struct FacetSetCache {
     segments: Mutex<HashMap<SegmentId, Arc<SegmentFacets>>>,
+    ids: Mutex<ValueIds>,
 }
 
 impl FacetSetCache {
@@ -173,7 +208,7 @@ impl FacetSetCache {
             return Ok(found.clone());
         }
         // Loaded outside the lock: searches of other segments need not wait.
-        let loaded = Arc::new(SegmentFacets::load(reader, field)?);
+        let loaded = Arc::new(SegmentFacets::load(reader, field, &self.ids)?);
         Ok(self
             .segments()
             .entry(reader.segment_id())
@@ -195,6 +230,20 @@ impl FacetSetCache {
             self.get(reader, field)?;
         }
         Ok(())
+    }
+
+    /// Counts by value number as (facet, value code, count), per facet.
+    pub fn named(&self, counts: &BTreeMap<u32, u64>) -> BTreeMap<String, Vec<(String, u64)>> {
+        let ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        let mut named: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
+        for (id, n) in counts {
+            let (facet, value) = &ids.names[*id as usize];
+            named
+                .entry(facet.clone())
+                .or_default()
+                .push((value.clone(), *n));
+        }
+        named
     }
 }
 
@@ -309,8 +358,8 @@ pub struct FacetCounter<'a> {
     pub facets: &'a [String],
 }
 
-/// (matches passing every filter, facet → value → count).
-pub type Counts = (u64, BTreeMap<String, HashMap<String, u64>>);
+/// (matches passing every filter, value number → count).
+pub type Counts = (u64, BTreeMap<u32, u64>);
 
 pub struct FacetCounterSegment {
     matches: DocBits,
@@ -340,13 +389,10 @@ impl Collector for FacetCounter<'_> {
 
     fn merge_fruits(&self, fruits: Vec<Counts>) -> tantivy::Result<Counts> {
         let mut merged: Counts = (0, BTreeMap::new());
-        for (total, facets) in fruits {
+        for (total, values) in fruits {
             merged.0 += total;
-            for (facet, values) in facets {
-                let into = merged.1.entry(facet).or_default();
-                for (value, n) in values {
-                    *into.entry(value).or_default() += n;
-                }
+            for (id, n) in values {
+                *merged.1.entry(id).or_default() += n;
             }
         }
         Ok(merged)
@@ -387,18 +433,12 @@ impl SegmentCollector for FacetCounterSegment {
             } else {
                 &passing
             };
-            let values: HashMap<String, u64> = filters
-                .facets
-                .facets
-                .get(facet)
-                .into_iter()
-                .flatten()
-                .filter_map(|(value, docs)| {
-                    let n = matches.count_in(docs);
-                    (n > 0).then(|| (value.clone(), n))
-                })
-                .collect();
-            counts.insert(facet.clone(), values);
+            for set in filters.facets.facets.get(facet).into_iter().flatten() {
+                let n = matches.count_in(&set.docs);
+                if n > 0 {
+                    counts.insert(set.id, n);
+                }
+            }
         }
         (total, counts)
     }

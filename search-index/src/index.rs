@@ -230,6 +230,26 @@ impl CatalogueIndex {
             .unwrap_or(0))
     }
 
+    /// Merges every segment into one and waits for it. A bulk load leaves
+    /// the index in many segments, and every search pays a fixed cost for
+    /// each; later small writes add small segments that the merge policy
+    /// keeps few.
+    pub fn merge_all(&self) -> Result<()> {
+        let segments = self.index.searchable_segment_ids()?;
+        if segments.len() > 1 {
+            self.writer().merge(&segments).wait()?;
+            self.reader.reload()?;
+            self.facet_sets
+                .refresh(&self.reader.searcher(), self.fields.facets)?;
+        }
+        Ok(())
+    }
+
+    /// Segments a search visits; each adds a fixed cost to every search.
+    pub fn segment_count(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
     }
@@ -277,12 +297,14 @@ impl CatalogueIndex {
             }
         };
         let hits = if request.limit == 0 { Vec::new() } else { hits };
-        let facets = counts
-            .into_iter()
-            .map(|(facet, values)| {
-                let mut values: Vec<(String, u64)> = values.into_iter().collect();
+        let mut named = self.facet_sets.named(&counts);
+        let facets = request
+            .facets
+            .iter()
+            .map(|facet| {
+                let mut values = named.remove(facet).unwrap_or_default();
                 values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-                (facet, values)
+                (facet.clone(), values)
             })
             .collect();
         Ok(SearchResults {
