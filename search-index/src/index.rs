@@ -499,6 +499,34 @@ mod tests {
     }
 
     #[test]
+    fn merging_segments_keeps_every_answer() {
+        let index = index();
+        index
+            .upsert(&RegistryDoc {
+                code: "D".into(),
+                names: vec!["大阪 乳がん 登録".into()],
+                facets: vec![("region".into(), "osaka".into())],
+                ..Default::default()
+            })
+            .unwrap();
+        index.commit(8).unwrap();
+        assert!(index.segment_count() > 1);
+        let before = index.search(&request("がん")).unwrap();
+        index.merge_all().unwrap();
+        assert_eq!(index.segment_count(), 1);
+        assert_eq!(index.applied().unwrap(), 8);
+        let after = index.search(&request("がん")).unwrap();
+        let codes = |r: &SearchResults| {
+            let mut c: Vec<String> = r.hits.iter().map(|h| h.code.clone()).collect();
+            c.sort();
+            c
+        };
+        assert_eq!(codes(&after), vec!["A", "B", "D"]);
+        assert_eq!(codes(&before), codes(&after));
+        assert_eq!(before.facets, after.facets);
+    }
+
+    #[test]
     fn facets_count_disjunctively() {
         let index = index();
         let mut r = request("");
