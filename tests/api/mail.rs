@@ -22,7 +22,8 @@ on_both_backends!(
     an_outage_during_a_pass_delays_mail_but_every_message_arrives_once,
     mail_that_keeps_failing_is_dead_lettered_and_the_office_queues_it_again,
     without_smtp_mail_is_written_to_eml_files,
-    a_sender_killed_mid_batch_loses_nothing_and_its_resend_keeps_the_message_id,
+    a_sender_killed_mid_batch_loses_nothing_and_doubles_nothing,
+    a_sender_killed_after_the_server_accepted_resends_that_message_under_its_message_id,
     reminders_run_from_cron_does_one_pass,
     a_claim_that_ran_out_is_taken_over_and_the_late_sender_is_fenced_off,
 );
@@ -207,15 +208,20 @@ async fn without_smtp_mail_is_written_to_eml_files(backend: Backend) {
     }
 }
 
-/// The real binary sends against the sink and is killed right after the
-/// server accepted a message and before the database recorded it. Restarted,
-/// it sends everything else once; the message in flight goes again once its
-/// claim runs out, under the same Message-ID. Nothing is lost; the one copy
-/// that can arrive twice is recognisable as a copy.
-async fn a_sender_killed_mid_batch_loses_nothing_and_its_resend_keeps_the_message_id(
-    backend: Backend,
-) {
-    let app = TestApp::spawn(&backend).await;
+/// What a sender killed at a failpoint and restarted left behind.
+struct AfterKill {
+    queued: usize,
+    /// Deliveries the sink had when the first process was killed.
+    before_kill: Vec<crate::mail_sink::Received>,
+    rows: Vec<OutboxRow>,
+    sink: SmtpSink,
+}
+
+/// The real binary sends the queued reminders against the sink and is
+/// killed when it reaches `failpoint` (first message); a second process then
+/// sends the rest on its own schedule.
+async fn kill_sender_at(backend: &Backend, failpoint: &'static str) -> AfterKill {
+    let app = TestApp::spawn(backend).await;
     let sink = SmtpSink::start().await;
     let dir = tempfile::tempdir().unwrap();
     // Written by this process; sent by the binary.
@@ -224,8 +230,8 @@ async fn a_sender_killed_mid_batch_loses_nothing_and_its_resend_keeps_the_messag
         .remind()
         .await
         .unwrap();
-    let n = app.outbox().await.len();
-    assert!(n >= 5, "{n} mails queued");
+    let queued = app.outbox().await.len();
+    assert!(queued >= 5, "{queued} mails queued");
     let env: Vec<(String, String)> = [
         ("CIN_DATABASE_URL", app.database_url.as_str()),
         ("CIN_SMTP_HOST", "127.0.0.1"),
@@ -233,8 +239,8 @@ async fn a_sender_killed_mid_batch_loses_nothing_and_its_resend_keeps_the_messag
         ("CIN_SMTP_SECURITY", "none"),
         ("CIN_SEND_EVERY_SECONDS", "1"),
         ("CIN_REMIND_EVERY_MINUTES", "0"),
-        // A short claim, so that the restarted sender takes the message in
-        // flight over within the test.
+        // A short claim, so that the restarted sender takes the killed
+        // one's batch over within the test.
         ("CIN_SMTP_TIMEOUT", "1"),
         ("CIN_MAIL_LEASE_SECONDS", "2"),
     ]
@@ -244,46 +250,80 @@ async fn a_sender_killed_mid_batch_loses_nothing_and_its_resend_keeps_the_messag
 
     let (path, first_env) = (dir.path().to_path_buf(), env.clone());
     let server = tokio::task::spawn_blocking(move || {
-        let env = first_env;
-        let mut server = Server::start_with(&path, Some("mail-after-smtp-accepted"), &env);
+        let mut server = Server::start_with(&path, Some(failpoint), &first_env);
         server.wait_for("failpoint reached");
         server.kill();
     });
     server.await.unwrap();
-    let first = sink.received();
-    assert_eq!(
-        first.len(),
-        1,
-        "the first message of the batch was accepted"
-    );
+    let before_kill = sink.received();
+    assert_eq!(before_kill.len(), 1, "the first message of the batch went");
     let in_flight = app.outbox().await;
-    // The whole batch was claimed; none is recorded as sent.
-    assert!(in_flight
-        .iter()
-        .all(|r| r.status == "sending" && r.attempts == 1));
+    // The whole batch was claimed by the killed sender.
+    assert!(in_flight.iter().all(|r| r.attempts == 1));
 
     let path = dir.path().to_path_buf();
     let restarted = tokio::task::spawn_blocking(move || Server::start_with(&path, None, &env))
         .await
         .unwrap();
     // Wait (bounded) for the sender to finish: it works on its own schedule.
-    let mut done = Vec::new();
+    let mut rows = Vec::new();
     for _ in 0..600 {
-        done = app.outbox().await;
-        if done.iter().all(|r| r.status == "sent") {
+        rows = app.outbox().await;
+        if rows.iter().all(|r| r.status == "sent") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     restarted.kill();
-    assert!(done.iter().all(|r| r.status == "sent"), "every mail sent");
-
+    assert!(rows.iter().all(|r| r.status == "sent"), "every mail sent");
     let arrived = arrivals(&sink);
     assert_eq!(
         arrived.keys().cloned().collect::<BTreeSet<_>>(),
-        ids(&done),
+        ids(&rows),
         "nothing lost"
     );
+    AfterKill {
+        queued,
+        before_kill,
+        rows,
+        sink,
+    }
+}
+
+/// Killed mid-batch between two messages (the first recorded as sent):
+/// restarted, it sends the rest of the batch, each message once.
+async fn a_sender_killed_mid_batch_loses_nothing_and_doubles_nothing(backend: Backend) {
+    let after = kill_sender_at(&backend, "mail-after-sent-recorded").await;
+    let arrived = arrivals(&after.sink);
+    assert!(arrived.values().all(|&c| c == 1), "none twice: {arrived:?}");
+    assert_eq!(after.sink.received().len(), after.queued);
+    let first = after.before_kill[0].message_id();
+    for row in &after.rows {
+        // The recorded one is not sent again; the rest were taken over.
+        let expected = if message_id(&row.idempotency_key) == first {
+            1
+        } else {
+            2
+        };
+        assert_eq!(row.attempts, expected);
+    }
+    eprintln!(
+        "sender killed between messages: {} queued, 1 sent before the kill, {} SMTP deliveries in all, {} distinct Message-IDs",
+        after.queued,
+        after.sink.received().len(),
+        arrived.len()
+    );
+}
+
+/// Killed in the one window no design closes: the server accepted a message
+/// and the database does not know yet. Nothing is lost; that one message
+/// goes again once its claim runs out, under the same Message-ID, so the
+/// copy is recognisable as a copy.
+async fn a_sender_killed_after_the_server_accepted_resends_that_message_under_its_message_id(
+    backend: Backend,
+) {
+    let after = kill_sender_at(&backend, "mail-after-smtp-accepted").await;
+    let arrived = arrivals(&after.sink);
     let twice: Vec<&String> = arrived
         .iter()
         .filter(|(_, &c)| c > 1)
@@ -291,16 +331,16 @@ async fn a_sender_killed_mid_batch_loses_nothing_and_its_resend_keeps_the_messag
         .collect();
     assert_eq!(
         twice,
-        vec![&first[0].message_id()],
+        vec![&after.before_kill[0].message_id()],
         "only the message in flight went twice"
     );
-    assert_eq!(sink.received().len(), n + 1);
+    assert_eq!(after.sink.received().len(), after.queued + 1);
     // Taken over after the claim ran out: the second attempt of each.
-    assert!(done.iter().all(|r| r.attempts == 2));
+    assert!(after.rows.iter().all(|r| r.attempts == 2));
     eprintln!(
-        "killed sender: {n} messages; {} accepted before the kill; {} SMTP deliveries in all, {} distinct Message-IDs, 1 resent copy",
-        first.len(),
-        sink.received().len(),
+        "sender killed after the server's 250: {} queued, 1 accepted before the kill, {} SMTP deliveries in all, {} distinct Message-IDs, 1 resent copy",
+        after.queued,
+        after.sink.received().len(),
         arrived.len()
     );
 }

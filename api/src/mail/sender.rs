@@ -105,12 +105,15 @@ pub async fn deliver_due(
                     // message, the database does not know yet.
                     crate::failpoint::hit("mail-after-smtp-accepted");
                     report.sent += 1;
-                    store
+                    let kept = store
                         .write(move |conn| {
                             outbox::mark_sent(conn, id, attempt, now.naive_utc())
                                 .map_err(ApiError::from)
                         })
-                        .await?
+                        .await?;
+                    // Between two messages of a batch: a crash here loses nothing.
+                    crate::failpoint::hit("mail-after-sent-recorded");
+                    kept
                 }
                 Err(failure) => {
                     let retry_at = if failure.permanent {
