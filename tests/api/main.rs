@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 }
 
 mod auth;
+mod browser;
 mod consultations;
 mod errors;
 mod helpers;

@@ -15,7 +15,7 @@ use crate::startup::AppState;
 
 const PER_PAGE: u32 = 20;
 /// Facets shown open before anything is chosen in them.
-const OPEN_FACETS: usize = 4;
+const OPEN_FACETS: usize = 5;
 /// Values a facet lists before "more".
 const SHOWN_VALUES: usize = 8;
 
