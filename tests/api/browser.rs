@@ -391,3 +391,84 @@ async fn holder_edits_and_confirms_no_change() {
 
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn company_inquiry_reaches_the_office_desk() {
+    let Some(browser) = Browser::start("inquiry").await else {
+        return;
+    };
+    let app = TestApp::spawn(&Backend::Sqlite).await;
+    let subject = "ALS自然歴データの利用について（ブラウザ試験）";
+
+    // From a registry's page, after signing in as a company user.
+    browser
+        .goto(&format!("{}/registries/CIN-R-000002", app.address))
+        .await;
+    browser
+        .click("a[href='/registries/CIN-R-000002/inquiry']")
+        .await;
+    browser.fill("#email", "company@example.jp").await;
+    browser.fill("#password", "demo-company-pass").await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+
+    // An empty question is refused next to its field.
+    browser.fill("#subject", subject).await;
+    browser.click("form.card button[type=submit]").await;
+    browser.wait_for(".field.invalid #body-error").await;
+
+    browser
+        .fill(
+            "#body",
+            "自然歴データを外部対照群として使えるか相談したい。\n計画書: https://example.jp/plan",
+        )
+        .await;
+    browser.screenshot("1-form").await;
+    browser.click("form.card button[type=submit]").await;
+    assert_eq!(browser.text("article.inquiry h1").await, subject);
+    assert_eq!(
+        browser.attr("[data-status]", "data-status").await,
+        "submitted"
+    );
+    browser.screenshot("2-sent").await;
+    browser.click("a[href='/my/inquiries']").await;
+    assert_eq!(browser.text("tr[data-inquiry] td a").await, subject);
+
+    // The office sees it on the desk.
+    browser.click("form[action='/logout'] button").await;
+    browser.wait_for("a[href='/login']").await;
+    browser.goto(&format!("{}/office", app.address)).await;
+    browser.fill("#email", "office@example.jp").await;
+    browser.fill("#password", "demo-office-pass").await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    browser.wait_for("#desk-inquiry-table").await;
+    let rows = browser.text("#desk-inquiry-table tbody").await;
+    assert!(rows.contains(subject), "{rows}");
+    // Overdue inquiries come first.
+    let classes = browser
+        .client
+        .find_all(Locator::Css("#desk-inquiry-table tbody tr"))
+        .await
+        .unwrap();
+    let mut seen_on_time = false;
+    for row in classes {
+        let late = row
+            .attr("class")
+            .await
+            .unwrap()
+            .is_some_and(|c| c.contains("late"));
+        assert!(
+            !(late && seen_on_time),
+            "an overdue inquiry after one on time"
+        );
+        seen_on_time |= !late;
+    }
+    browser.wait_for("#desk-updates").await;
+    browser.wait_for("#desk-outbox").await;
+    browser.screenshot("3-office-desk").await;
+
+    browser.close().await;
+}

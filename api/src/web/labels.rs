@@ -2,6 +2,7 @@
 //! and the survey import use; nothing is spelled out twice.
 
 use super::Page;
+use crate::domain::consultation::ConsultationKind;
 use crate::domain::vocabulary;
 use crate::survey::columns;
 
@@ -51,5 +52,27 @@ pub fn text<'a>(page: &Page, ja: &'a str, en: Option<&'a str>) -> &'a str {
     match (page.lang, en) {
         (super::Lang::En, Some(en)) if !en.is_empty() => en,
         _ => ja,
+    }
+}
+
+/// What an inquiry asks about. The desk's kinds are no record vocabulary, so
+/// their labels live with the pages that show them.
+pub fn inquiry_kind(page: &Page, kind: ConsultationKind) -> &'static str {
+    match kind {
+        ConsultationKind::DataUse => page.t("データの利用", "Data use"),
+        ConsultationKind::JointResearch => page.t("共同研究", "Joint research"),
+        ConsultationKind::RegulatoryUse => page.t("薬事目的での利用", "Regulatory use"),
+        ConsultationKind::RegistryBuilding => page.t("レジストリ構築の相談", "Building a registry"),
+        ConsultationKind::Other => page.t("その他", "Other"),
+    }
+}
+
+/// An inquiry's or a registry answer's state, in the words of the desk's mails.
+pub fn desk_state(page: &Page, state: &str) -> String {
+    let label = crate::consultations::notify::state_label(page.lang == super::Lang::Ja, state);
+    let mut chars = label.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => label,
     }
 }

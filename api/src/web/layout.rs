@@ -50,6 +50,12 @@ pub fn page(page: &Page, title: &str, main: Markup) -> Markup {
                             @if page.has_role(|r| r == Role::Holder) {
                                 li { a href="/my/registries" { (page.t("担当レジストリ", "My registries")) } }
                             }
+                            @if page.user.is_some() {
+                                li { a href="/my/inquiries" { (page.t("問い合わせ", "Inquiries")) } }
+                            }
+                            @if page.has_role(Role::is_staff) {
+                                li { a href="/office" { (page.t("事務局デスク", "Office desk")) } }
+                            }
                             li { a href="/docs/" { "API" } }
                         }
                     }

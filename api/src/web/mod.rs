@@ -4,8 +4,10 @@
 
 mod assets;
 mod holder;
+mod inquiries;
 mod labels;
 mod layout;
+mod office;
 mod registry;
 mod search;
 mod session;
@@ -43,6 +45,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(holder::edit_page)
         .service(holder::save_edit)
         .service(holder::confirm_no_change)
+        .service(inquiries::new_inquiry)
+        .service(inquiries::send_inquiry)
+        .service(inquiries::my_inquiries)
+        .service(inquiries::inquiry_page)
+        .service(office::office_desk)
         .service(registry::registry_page);
 }
 

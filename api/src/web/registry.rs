@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{labels, Page};
 use crate::domain::access;
+use crate::domain::role::Role;
 use crate::domain::update_cycle::UpdateStatus;
 use crate::routes::registries::{load_visible, Registry};
 use crate::startup::AppState;
@@ -80,6 +81,11 @@ pub async fn registry_page(
                     @if may_edit {
                         a class="button" href=(format!("/my/registries/{}/edit", registry.registry_code)) {
                             (page.t("登録情報を編集", "Edit this entry"))
+                        }
+                    }
+                    @if page.user.as_ref().is_none_or(|u| u.role == Role::Company) {
+                        a class="button" href=(format!("/registries/{}/inquiry", registry.registry_code)) {
+                            (page.t("このレジストリについてCIN事務局に問い合わせる", "Contact the CIN office about this registry"))
                         }
                     }
                     a class="button secondary" href="/" { (page.t("検索に戻る", "Back to the search")) }

@@ -55,19 +55,31 @@ pub async fn list_messages(
     paging: Paging,
 ) -> Result<HttpResponse, ApiError> {
     let (page, per_page, offset) = paging.resolve()?;
-    let caller = Caller::from(&user);
+    let (items, total) = thread(&state, &user, id.into_inner(), offset, per_page.into()).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        page,
+        per_page,
+        total,
+    }))
+}
+
+/// One page of the thread as `user` may see it (internal notes for the
+/// office only); the API and the inquiry page both read it here.
+pub async fn thread(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Message>, i64), ApiError> {
+    let caller = Caller::from(user);
     let (rows, total) = state
         .store
         .read(move |conn| {
             let visible = consultations::load_visible(conn, &id, &caller)?;
-            store::messages(
-                conn,
-                &visible.row.id,
-                visible.is_office(),
-                offset,
-                per_page.into(),
-            )
-            .map_err(ApiError::from)
+            store::messages(conn, &visible.row.id, visible.is_office(), offset, limit)
+                .map_err(ApiError::from)
         })
         .await?;
     let items = rows
@@ -82,12 +94,7 @@ pub async fn list_messages(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    Ok((items, total))
 }
 
 /// Write to the thread. The requester's organisation, the holders the
