@@ -35,6 +35,7 @@ mod linked_data;
 mod mail;
 mod mail_sink;
 mod openapi;
+mod pages;
 mod recovery;
 mod registries;
 mod reminders;
