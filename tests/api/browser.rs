@@ -291,6 +291,23 @@ async fn search_facets_and_registry_page() {
     );
     browser.screenshot("5-registry").await;
 
+    // On a phone the facets fold under the search box, and nothing scrolls sideways.
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser
+        .goto(&format!("{}/?q=%E3%81%8C%E3%82%93", app.address))
+        .await;
+    browser.wait_for("ol.results").await;
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(overflow, json!(true), "no sideways scrolling on a phone");
+    browser.screenshot("6-phone").await;
+
     browser.close().await;
 }
 

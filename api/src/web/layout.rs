@@ -77,7 +77,7 @@ pub fn page(page: &Page, title: &str, main: Markup) -> Markup {
                 main id="main" { (main) }
                 footer class="site" {
                     p { (page.t(
-                        "臨床研究中核病院・CIN中央支援による国内疾患登録（レジストリ）の検索サービスです。",
+                        "クリニカル・イノベーション・ネットワーク（CIN）中央支援事務局による、国内の疾患・患者レジストリのカタログです。",
                         "A catalogue of Japan's disease and patient registries, kept by the CIN central support office.")) }
                 }
             }
