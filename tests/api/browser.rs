@@ -41,6 +41,15 @@ fn find_program(env: &str, name: &str) -> Option<PathBuf> {
 impl Browser {
     /// A fresh browser, or `None` (the test is skipped) without chromedriver.
     async fn start(test: &'static str) -> Option<Browser> {
+        Self::launch(test, true).await
+    }
+
+    /// A fresh browser with JavaScript turned off.
+    async fn without_javascript(test: &'static str) -> Option<Browser> {
+        Self::launch(test, false).await
+    }
+
+    async fn launch(test: &'static str, javascript: bool) -> Option<Browser> {
         let required = std::env::var("CIN_TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
         let driver_path = find_program("CIN_TEST_CHROMEDRIVER", "chromedriver");
         let chromium = find_program("CIN_TEST_CHROMIUM", "chromium")
@@ -90,6 +99,9 @@ impl Browser {
                     "--disable-sync", "--window-size=1280,1000",
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
+                "prefs": {
+                    "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 },
+                },
             },
         });
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -486,6 +498,56 @@ async fn company_inquiry_reaches_the_office_desk() {
     browser.wait_for("#desk-updates").await;
     browser.wait_for("#desk-outbox").await;
     browser.screenshot("3-office-desk").await;
+
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_and_sign_in_work_without_javascript() {
+    let Some(browser) = Browser::without_javascript("no-js").await else {
+        return;
+    };
+    let app = TestApp::spawn(&Backend::Sqlite).await;
+    browser.goto(&format!("{}/", app.address)).await;
+    // Without the script the filters wait for their button, which is shown.
+    browser.click("#f-status-enrolling").await;
+    assert!(
+        browser
+            .client
+            .find(Locator::Css(".chosen a"))
+            .await
+            .is_err(),
+        "nothing submitted by itself"
+    );
+    browser.click(".facets .apply").await;
+    browser.wait_for(".chosen a").await;
+    let total: u32 = browser
+        .attr("[data-total]", "data-total")
+        .await
+        .parse()
+        .unwrap();
+    let api = app
+        .get("/api/v1/registries/search?status=enrolling", None)
+        .await;
+    assert_eq!(i64::from(total), api.body["total"].as_i64().unwrap());
+    browser.screenshot("1-filtered").await;
+
+    // The print button needs script, so it stays hidden; signing in is a plain form.
+    browser.click("ol.results li h3 a").await;
+    browser.wait_for("article.registry").await;
+    assert!(!browser
+        .wait_for("[data-print]")
+        .await
+        .is_displayed()
+        .await
+        .unwrap());
+    browser.goto(&format!("{}/login", app.address)).await;
+    browser.fill("#email", "holder@example.jp").await;
+    browser.fill("#password", "demo-holder-pass").await;
+    browser
+        .click("form[action='/login'] button[type=submit]")
+        .await;
+    browser.wait_for("form[action='/logout']").await;
 
     browser.close().await;
 }
