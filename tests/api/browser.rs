@@ -460,6 +460,21 @@ async fn company_inquiry_reaches_the_office_desk() {
         browser.attr("[data-status]", "data-status").await,
         "submitted"
     );
+    // A message in the thread; an empty one is refused next to its field.
+    browser
+        .click("form[action$='/messages'] button[type=submit]")
+        .await;
+    browser.wait_for(".field.invalid #message-error").await;
+    browser
+        .fill("#message", "補足：対象期間は2015年以降です。")
+        .await;
+    browser
+        .click("form[action$='/messages'] button[type=submit]")
+        .await;
+    assert!(browser
+        .text("ol.thread")
+        .await
+        .contains("対象期間は2015年以降"));
     browser.screenshot("2-sent").await;
     browser.click("a[href='/my/inquiries']").await;
     assert_eq!(browser.text("tr[data-inquiry] td a").await, subject);

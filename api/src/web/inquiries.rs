@@ -14,7 +14,8 @@ use crate::domain::role::Role;
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ErrorCode};
 use crate::routes::consultations::{
-    submit, thread, view, visibility, Consultation, ConsultationSummary, NewConsultation,
+    submit, thread, view, visibility, write, Consultation, ConsultationSummary, NewConsultation,
+    NewMessage,
 };
 use crate::routes::registries::load_visible;
 use crate::startup::AppState;
@@ -311,15 +312,67 @@ pub async fn inquiry_page(
     page.render(
         StatusCode::OK,
         &inquiry.subject,
-        inquiry_view(&page, &inquiry, &messages),
+        inquiry_view(&page, &inquiry, &messages, None),
     )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MessageForm {
+    csrf: String,
+    body: String,
+}
+
+#[post("/my/inquiries/{id}/messages")]
+pub async fn post_message(
+    state: web::Data<AppState>,
+    page: Page,
+    id: web::Path<String>,
+    form: web::Form<MessageForm>,
+) -> HttpResponse {
+    let Some(user) = page.user.clone() else {
+        return page.sign_in_first();
+    };
+    let form = form.into_inner();
+    if !page.csrf_ok(&form.csrf) {
+        return csrf_refused(&page);
+    }
+    let id = id.into_inner();
+    let message = NewMessage {
+        body: form.body,
+        internal: false,
+    };
+    let errors = match write(&state, &user, id.clone(), message).await {
+        Ok(_) => return page.redirect(&format!("/my/inquiries/{id}#thread")),
+        Err(e) if e.code == ErrorCode::ValidationFailed => e.errors,
+        Err(e) => return failed(&page, e),
+    };
+    let caller = consultations::Caller::from(&user);
+    let read_id = id.clone();
+    let shown = state
+        .store
+        .read(move |conn| {
+            let visible = consultations::load_visible(conn, &read_id, &caller)?;
+            view(conn, &visible)
+        })
+        .await;
+    let messages = thread(&state, &user, id, 0, crate::routes::MAX_PER_PAGE.into()).await;
+    match (shown, messages) {
+        (Ok(inquiry), Ok((messages, _))) => page.render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &inquiry.subject,
+            inquiry_view(&page, &inquiry, &messages, Some(&errors)),
+        ),
+        (Err(e), _) | (_, Err(e)) => failed(&page, e),
+    }
 }
 
 fn inquiry_view(
     page: &Page,
     c: &Consultation,
     messages: &[crate::routes::consultations::Message],
+    errors: Option<&[FieldError]>,
 ) -> Markup {
+    let error = errors.and_then(|e| e.iter().find(|e| e.field == "body"));
     html! {
         article class="inquiry" {
             p class="muted" { (labels::inquiry_kind(page, c.kind)) " · " (c.created_at.format("%Y-%m-%d")) }
@@ -335,7 +388,7 @@ fn inquiry_view(
             }
             h2 { (page.t("内容", "Question")) }
             div class="card" { p class="text" { (c.body) } }
-            h2 { (page.t("やりとり", "Thread")) }
+            h2 id="thread" { (page.t("やりとり", "Thread")) }
             @if messages.is_empty() {
                 p class="muted" { (page.t("まだメッセージはありません。", "No messages yet.")) }
             } @else {
@@ -347,6 +400,15 @@ fn inquiry_view(
                         }
                     }
                 }
+            }
+            form method="post" action=(format!("/my/inquiries/{}/messages", c.id)) class="card" novalidate {
+                (page.csrf_field())
+                div class=(if error.is_some() { "field invalid" } else { "field" }) {
+                    label for="message" { (page.t("メッセージを書く", "Write a message")) }
+                    textarea id="message" name="body" required aria-describedby=[error.map(|_| "message-error")] {}
+                    @if let Some(e) = error { span class="error" id="message-error" { (e.message) } }
+                }
+                button type="submit" { (page.t("送信する", "Send")) }
             }
         }
     }

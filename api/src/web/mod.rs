@@ -49,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(inquiries::send_inquiry)
         .service(inquiries::my_inquiries)
         .service(inquiries::inquiry_page)
+        .service(inquiries::post_message)
         .service(office::office_desk)
         .service(registry::registry_page);
 }

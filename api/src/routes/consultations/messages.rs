@@ -121,14 +121,24 @@ pub async fn post_message(
     id: web::Path<String>,
     body: JsonBody<NewMessage>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = body.0;
+    let message = write(&state, &user, id.into_inner(), body.0).await?;
+    Ok(HttpResponse::Created().json(message))
+}
+
+/// Adds `user`'s message to the thread; the API and the inquiry page both write here.
+pub async fn write(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+    request: NewMessage,
+) -> Result<Message, ApiError> {
     let mut errors = Vec::new();
     let text = text_field(&mut errors, "body", &request.body, 20_000);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
     let now = state.clock.now();
-    let caller = Caller::from(&user);
+    let caller = Caller::from(user);
     let author = Person {
         id: user.id.parse().map_err(ApiError::internal)?,
         display_name: user.display_name.clone(),
@@ -141,11 +151,11 @@ pub async fn post_message(
             consultations::post_message(conn, &caller, &id, text, request.internal, now, true)
         })
         .await?;
-    Ok(HttpResponse::Created().json(Message {
+    Ok(Message {
         id: row.id.parse().map_err(ApiError::internal)?,
         author,
         internal: row.internal,
         body: row.body,
         created_at: row.created_at.and_utc(),
-    }))
+    })
 }
