@@ -8,14 +8,15 @@ use serde::Deserialize;
 
 use super::session::csrf_refused;
 use super::{labels, Page};
+use crate::auth::CurrentUser;
 use crate::consultations;
 use crate::domain::consultation::ConsultationKind;
 use crate::domain::role::Role;
 use crate::domain::validation::FieldError;
 use crate::error::{ApiError, ErrorCode};
 use crate::routes::consultations::{
-    submit, thread, view, visibility, write, Consultation, ConsultationSummary, NewConsultation,
-    NewMessage,
+    submit, thread, view, visibility, write, Consultation, ConsultationSummary, Message,
+    NewConsultation, NewMessage,
 };
 use crate::routes::registries::load_visible;
 use crate::startup::AppState;
@@ -291,8 +292,23 @@ pub async fn inquiry_page(
     let Some(user) = page.user.clone() else {
         return page.sign_in_first();
     };
-    let id = id.into_inner();
-    let caller = consultations::Caller::from(&user);
+    match with_thread(&state, &user, id.into_inner()).await {
+        Ok((inquiry, messages)) => page.render(
+            StatusCode::OK,
+            &inquiry.subject,
+            inquiry_view(&page, &inquiry, &messages, None),
+        ),
+        Err(e) => failed(&page, e),
+    }
+}
+
+/// An inquiry as `user` may see it, and its thread.
+async fn with_thread(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+) -> Result<(Consultation, Vec<Message>), ApiError> {
+    let caller = consultations::Caller::from(user);
     let read_id = id.clone();
     let inquiry = state
         .store
@@ -300,20 +316,9 @@ pub async fn inquiry_page(
             let visible = consultations::load_visible(conn, &read_id, &caller)?;
             view(conn, &visible)
         })
-        .await;
-    let inquiry = match inquiry {
-        Ok(inquiry) => inquiry,
-        Err(e) => return failed(&page, e),
-    };
-    let messages = match thread(&state, &user, id, 0, crate::routes::MAX_PER_PAGE.into()).await {
-        Ok((messages, _)) => messages,
-        Err(e) => return failed(&page, e),
-    };
-    page.render(
-        StatusCode::OK,
-        &inquiry.subject,
-        inquiry_view(&page, &inquiry, &messages, None),
-    )
+        .await?;
+    let (messages, _) = thread(state, user, id, 0, crate::routes::MAX_PER_PAGE.into()).await?;
+    Ok((inquiry, messages))
 }
 
 #[derive(Debug, Deserialize)]
@@ -346,30 +351,20 @@ pub async fn post_message(
         Err(e) if e.code == ErrorCode::ValidationFailed => e.errors,
         Err(e) => return failed(&page, e),
     };
-    let caller = consultations::Caller::from(&user);
-    let read_id = id.clone();
-    let shown = state
-        .store
-        .read(move |conn| {
-            let visible = consultations::load_visible(conn, &read_id, &caller)?;
-            view(conn, &visible)
-        })
-        .await;
-    let messages = thread(&state, &user, id, 0, crate::routes::MAX_PER_PAGE.into()).await;
-    match (shown, messages) {
-        (Ok(inquiry), Ok((messages, _))) => page.render(
+    match with_thread(&state, &user, id).await {
+        Ok((inquiry, messages)) => page.render(
             StatusCode::UNPROCESSABLE_ENTITY,
             &inquiry.subject,
             inquiry_view(&page, &inquiry, &messages, Some(&errors)),
         ),
-        (Err(e), _) | (_, Err(e)) => failed(&page, e),
+        Err(e) => failed(&page, e),
     }
 }
 
 fn inquiry_view(
     page: &Page,
     c: &Consultation,
-    messages: &[crate::routes::consultations::Message],
+    messages: &[Message],
     errors: Option<&[FieldError]>,
 ) -> Markup {
     let error = errors.and_then(|e| e.iter().find(|e| e.field == "body"));
