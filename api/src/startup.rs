@@ -131,6 +131,7 @@ impl Application {
                 )
                 .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
                 .configure(routes::configure)
+                .configure(crate::web::configure)
                 .route(
                     "/docs",
                     web::get().to(|| async {

@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 }
 
 mod auth;
+mod browser;
 mod consultations;
 mod errors;
 mod helpers;
@@ -34,6 +35,7 @@ mod linked_data;
 mod mail;
 mod mail_sink;
 mod openapi;
+mod pages;
 mod recovery;
 mod registries;
 mod reminders;

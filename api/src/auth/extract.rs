@@ -101,7 +101,9 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     }
 }
 
-async fn authenticate(req: &HttpRequest, token: String) -> Result<CurrentUser, ApiError> {
+/// The user of a token, checked against the session as it is now (also for
+/// the pages' session cookie, which carries the same kind of token).
+pub async fn authenticate(req: &HttpRequest, token: String) -> Result<CurrentUser, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .expect("AppState is registered by startup")

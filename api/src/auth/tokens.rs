@@ -70,7 +70,20 @@ impl TokenKeys {
         role: &str,
         now: DateTime<Utc>,
     ) -> (String, DateTime<Utc>) {
-        let expires = now + self.access_ttl;
+        self.issue_for(user_id, session_id, role, now, self.access_ttl)
+    }
+
+    /// A token that lives `ttl`: the pages' session cookie outlives an API
+    /// access token, since a browser has no refresh flow.
+    pub fn issue_for(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        role: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> (String, DateTime<Utc>) {
+        let expires = now + ttl;
         let claims = Claims {
             sub: user_id.to_string(),
             sid: session_id.to_string(),

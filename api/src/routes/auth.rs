@@ -59,10 +59,34 @@ pub async fn token(
     state: web::Data<AppState>,
     body: JsonBody<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
+    let SignedIn {
+        user,
+        session_id,
+        refresh_token,
+    } = sign_in(&state, body.0).await?;
+    Ok(HttpResponse::Ok().json(pair(
+        &state,
+        &user.id,
+        &session_id,
+        &user.role,
+        refresh_token,
+        state.clock.now(),
+    )))
+}
+
+/// A new session after a password check.
+pub struct SignedIn {
+    pub user: users::UserRow,
+    pub session_id: String,
+    pub refresh_token: String,
+}
+
+/// Checks the password and opens a session; the API and the sign-in page both sign in here.
+pub async fn sign_in(state: &AppState, credentials: Credentials) -> Result<SignedIn, ApiError> {
     let Credentials {
         email,
         password: given,
-    } = body.0;
+    } = credentials;
     let email = email.trim().to_lowercase();
     let user = {
         let email = email.clone();
@@ -111,14 +135,11 @@ pub async fn token(
             })
             .await?;
     }
-    Ok(HttpResponse::Ok().json(pair(
-        &state,
-        &user.id,
-        &session_id,
-        &user.role,
+    Ok(SignedIn {
+        user,
+        session_id,
         refresh_token,
-        now,
-    )))
+    })
 }
 
 /// Trade a refresh token for a new access token and a new refresh token.
@@ -235,6 +256,12 @@ pub async fn logout(
     state: web::Data<AppState>,
     user: CurrentUser,
 ) -> Result<HttpResponse, ApiError> {
+    sign_out(&state, user).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Ends the user's session; the API and the sign-out button both end it here.
+pub async fn sign_out(state: &AppState, user: CurrentUser) -> Result<(), ApiError> {
     let now = state.clock.now();
     state
         .store
@@ -250,8 +277,7 @@ pub async fn logout(
                 now,
             )
         })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+        .await
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -89,19 +89,28 @@ pub async fn create(
     user: CurrentUser,
     body: JsonBody<NewConsultation>,
 ) -> Result<HttpResponse, ApiError> {
+    let view = submit(&state, user, body.0).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/consultations/{}", view.id)))
+        .json(view))
+}
+
+/// Checks and submits a company's inquiry; the API and the inquiry page both send it here.
+pub async fn submit(
+    state: &AppState,
+    user: CurrentUser,
+    inquiry: NewConsultation,
+) -> Result<Consultation, ApiError> {
     user.require(|r| r == Role::Company, "send inquiries")?;
-    let new = body.0.check()?;
+    let new = inquiry.check()?;
     let now = state.clock.now();
     let caller = Caller::from(&user);
-    let view = state
+    state
         .store
         .write(move |conn| {
             let row = consultations::submit(conn, &caller, new, now, true)?;
             let visible = consultations::load_visible(conn, &row.id, &caller)?;
             view(conn, &visible)
         })
-        .await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/consultations/{}", view.id)))
-        .json(view))
+        .await
 }

@@ -40,16 +40,8 @@ pub async fn list(
     paging: Paging,
 ) -> Result<HttpResponse, ApiError> {
     let (page, per_page, offset) = paging.resolve()?;
-    let visibility = match user.role {
-        Role::Office | Role::Admin => Visibility::All,
-        Role::Holder => Visibility::HolderOf(user.id.clone()),
-        Role::Company => Visibility::Organisation {
-            user_id: user.id.clone(),
-            organisation: user.organisation.clone(),
-        },
-    };
     let filter = ListFilter {
-        visibility,
+        visibility: visibility(&user),
         status: query.0.status.map(|s| s.as_str().to_string()),
         kind: query.0.kind.map(|k| k.as_str().to_string()),
     };
@@ -69,4 +61,17 @@ pub async fn list(
         per_page,
         total,
     }))
+}
+
+/// Which inquiries a user may list: their organisation's (company), those
+/// forwarded to their registries (holder), or all (office).
+pub fn visibility(user: &CurrentUser) -> Visibility {
+    match user.role {
+        Role::Office | Role::Admin => Visibility::All,
+        Role::Holder => Visibility::HolderOf(user.id.clone()),
+        Role::Company => Visibility::Organisation {
+            user_id: user.id.clone(),
+            organisation: user.organisation.clone(),
+        },
+    }
 }

@@ -55,19 +55,31 @@ pub async fn list_messages(
     paging: Paging,
 ) -> Result<HttpResponse, ApiError> {
     let (page, per_page, offset) = paging.resolve()?;
-    let caller = Caller::from(&user);
+    let (items, total) = thread(&state, &user, id.into_inner(), offset, per_page.into()).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        page,
+        per_page,
+        total,
+    }))
+}
+
+/// One page of the thread as `user` may see it (internal notes for the
+/// office only); the API and the inquiry page both read it here.
+pub async fn thread(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<Message>, i64), ApiError> {
+    let caller = Caller::from(user);
     let (rows, total) = state
         .store
         .read(move |conn| {
             let visible = consultations::load_visible(conn, &id, &caller)?;
-            store::messages(
-                conn,
-                &visible.row.id,
-                visible.is_office(),
-                offset,
-                per_page.into(),
-            )
-            .map_err(ApiError::from)
+            store::messages(conn, &visible.row.id, visible.is_office(), offset, limit)
+                .map_err(ApiError::from)
         })
         .await?;
     let items = rows
@@ -82,12 +94,7 @@ pub async fn list_messages(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    Ok(HttpResponse::Ok().json(Page {
-        items,
-        page,
-        per_page,
-        total,
-    }))
+    Ok((items, total))
 }
 
 /// Write to the thread. The requester's organisation, the holders the
@@ -114,14 +121,24 @@ pub async fn post_message(
     id: web::Path<String>,
     body: JsonBody<NewMessage>,
 ) -> Result<HttpResponse, ApiError> {
-    let request = body.0;
+    let message = write(&state, &user, id.into_inner(), body.0).await?;
+    Ok(HttpResponse::Created().json(message))
+}
+
+/// Adds `user`'s message to the thread; the API and the inquiry page both write here.
+pub async fn write(
+    state: &AppState,
+    user: &CurrentUser,
+    id: String,
+    request: NewMessage,
+) -> Result<Message, ApiError> {
     let mut errors = Vec::new();
     let text = text_field(&mut errors, "body", &request.body, 20_000);
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
     let now = state.clock.now();
-    let caller = Caller::from(&user);
+    let caller = Caller::from(user);
     let author = Person {
         id: user.id.parse().map_err(ApiError::internal)?,
         display_name: user.display_name.clone(),
@@ -134,11 +151,11 @@ pub async fn post_message(
             consultations::post_message(conn, &caller, &id, text, request.internal, now, true)
         })
         .await?;
-    Ok(HttpResponse::Created().json(Message {
+    Ok(Message {
         id: row.id.parse().map_err(ApiError::internal)?,
         author,
         internal: row.internal,
         body: row.body,
         created_at: row.created_at.and_utc(),
-    }))
+    })
 }

@@ -11,10 +11,10 @@ mod read;
 mod stats;
 
 pub use assignee::{__path_assign, AssigneeRequest};
-pub use create::{__path_create, NewConsultation};
+pub use create::{__path_create, submit, NewConsultation};
 pub use export::{__path_export, RangeQuery};
-pub use list::{__path_list, ConsultationListQuery};
-pub use messages::{__path_list_messages, __path_post_message, Message, NewMessage};
+pub use list::{__path_list, visibility, ConsultationListQuery};
+pub use messages::{__path_list_messages, __path_post_message, thread, write, Message, NewMessage};
 pub use moves::{__path_move_inquiry, __path_move_registry, MoveRequest, RegistryMoveRequest};
 pub use read::__path_read;
 pub use stats::__path_stats;

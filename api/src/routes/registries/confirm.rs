@@ -7,6 +7,7 @@ use crate::error::{ApiError, Problem};
 use crate::reminders;
 use crate::routes::with_etag;
 use crate::startup::AppState;
+use crate::store::registries::RegistryRow;
 
 /// Confirm that a registry's entry is still right ("no change"): records a
 /// confirmation revision and starts a new update cycle. The registry's
@@ -27,6 +28,20 @@ pub async fn confirm_registry(
     user: CurrentUser,
     code: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let row = confirm_as(&state, user, code.into_inner()).await?;
+    Ok(with_etag(
+        HttpResponse::Ok(),
+        row.revision,
+        &Registry::from_row(&row, true)?,
+    ))
+}
+
+/// Confirms "no change" as `user`; the API and the holder's page both confirm here.
+pub async fn confirm_as(
+    state: &web::Data<AppState>,
+    user: CurrentUser,
+    code: String,
+) -> Result<RegistryRow, ApiError> {
     let now = state.clock.now();
     let row = state
         .store
@@ -40,10 +55,6 @@ pub async fn confirm_registry(
             reminders::confirm(conn, &current, &user.id, now)
         })
         .await?;
-    super::index_now(&state).await;
-    Ok(with_etag(
-        HttpResponse::Ok(),
-        row.revision,
-        &Registry::from_row(&row, true)?,
-    ))
+    super::index_now(state).await;
+    Ok(row)
 }

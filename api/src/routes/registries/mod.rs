@@ -12,7 +12,7 @@ mod revisions;
 mod search;
 mod update;
 
-pub use confirm::__path_confirm_registry;
+pub use confirm::{__path_confirm_registry, confirm_as};
 pub use create::__path_create_registry;
 pub use export::{__path_export_catalogue, __path_export_search, ExportFormat, RegistryExport};
 pub use holders::{__path_add_holder, __path_list_holders, __path_remove_holder};
@@ -24,8 +24,11 @@ pub use revisions::{
     __path_compare_revisions, __path_list_revisions, __path_read_revision, DiffQuery, RegistryDiff,
     RevisionSummary,
 };
-pub use search::{__path_search_registries, SearchHit, SearchParams, SearchResponse, SearchSort};
-pub use update::__path_update_registry;
+pub use search::{
+    __path_search_registries, search, FacetCount, SearchHit, SearchParams, SearchResponse,
+    SearchSort,
+};
+pub use update::{__path_update_registry, apply_patch};
 
 use actix_web::web;
 use chrono::{DateTime, Utc};

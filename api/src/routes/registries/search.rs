@@ -219,9 +219,20 @@ pub async fn search_registries(
     params: Query<SearchParams>,
     paging: Paging,
 ) -> Result<HttpResponse, ApiError> {
-    let (page, per_page, offset) = paging.resolve()?;
-    let request = params.0.request(
-        offset as usize,
+    let (page, per_page, _) = paging.resolve()?;
+    Ok(HttpResponse::Ok().json(search(&state, params.0, page, per_page).await?))
+}
+
+/// One page of the search with every facet's counts: the API and the search page both ask here.
+pub async fn search(
+    state: &AppState,
+    params: SearchParams,
+    page: u32,
+    per_page: u32,
+) -> Result<SearchResponse, ApiError> {
+    let offset = (page.max(1) - 1) as usize * per_page as usize;
+    let request = params.request(
+        offset,
         per_page as usize,
         FACETS.iter().map(|f| f.to_string()).collect(),
     )?;
@@ -274,13 +285,13 @@ pub async fn search_registries(
             (facet, counts)
         })
         .collect();
-    Ok(HttpResponse::Ok().json(SearchResponse {
+    Ok(SearchResponse {
         items,
         page,
         per_page,
         total: found.total as i64,
         facets,
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
 use crate::routes::{check_if_match, with_etag};
 use crate::startup::AppState;
+use crate::store::registries::RegistryRow;
 
 /// Change a registry with a JSON Merge Patch (RFC 7396) of its record: fields
 /// present replace, `null` clears. Needs `If-Match` with the ETag you read.
@@ -56,8 +57,25 @@ pub async fn update_registry(
             "the body must be a JSON object (a merge patch of the record)",
         )]));
     }
-    let now = state.clock.now();
     let if_match = req.headers().get(header::IF_MATCH).cloned();
+    let row = apply_patch(&state, user, code.into_inner(), if_match, patch).await?;
+    Ok(with_etag(
+        HttpResponse::Ok(),
+        row.revision,
+        &Registry::from_row(&row, true)?,
+    ))
+}
+
+/// Applies a merge patch for `user` against the revision `if_match` names;
+/// the API and the holder's edit page both save here.
+pub async fn apply_patch(
+    state: &web::Data<AppState>,
+    user: CurrentUser,
+    code: String,
+    if_match: Option<header::HeaderValue>,
+    patch: serde_json::Value,
+) -> Result<RegistryRow, ApiError> {
+    let now = state.clock.now();
     let row = state
         .store
         .write(move |conn| {
@@ -92,10 +110,6 @@ pub async fn update_registry(
             )
         })
         .await?;
-    super::index_now(&state).await;
-    Ok(with_etag(
-        HttpResponse::Ok(),
-        row.revision,
-        &Registry::from_row(&row, true)?,
-    ))
+    super::index_now(state).await;
+    Ok(row)
 }
