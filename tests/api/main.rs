@@ -28,12 +28,14 @@ macro_rules! on_both_backends {
 
 mod auth;
 mod consultations;
+mod db_proxy;
 mod errors;
 mod helpers;
 mod linked_data;
 mod mail;
 mod mail_sink;
 mod openapi;
+mod operations;
 mod recovery;
 mod registries;
 mod reminders;

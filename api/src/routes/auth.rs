@@ -1,6 +1,6 @@
 //! Sign-in, token refresh with rotation, sign-out, and who am I.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -53,10 +53,13 @@ pub struct TokenPair {
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Missing or mistyped field", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts for this account or from this address; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 #[post("/auth/token")]
 pub async fn token(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: JsonBody<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
     let Credentials {
@@ -64,6 +67,16 @@ pub async fn token(
         password: given,
     } = body.0;
     let email = email.trim().to_lowercase();
+    state
+        .login_throttle
+        .attempt(&email, req.peer_addr().map(|a| a.ip()))
+        .map_err(|seconds| ApiError {
+            retry_after: Some(seconds),
+            ..ApiError::new(
+                ErrorCode::TooManyRequests,
+                format!("Too many sign-in attempts; try again in {seconds} s"),
+            )
+        })?;
     let user = {
         let email = email.clone();
         state
