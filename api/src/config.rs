@@ -325,7 +325,9 @@ pub struct ServeArgs {
     #[arg(long, env = "CIN_REFRESH_TOKEN_DAYS", default_value_t = 30)]
     pub refresh_token_days: i64,
     /// Do not load the sample data into an empty database.
-    #[arg(long, env = "CIN_NO_SEED")]
+    // Falsey parsing so that `CIN_NO_SEED=1` works as the README says
+    // (a plain flag's environment value must be `true` or `false`).
+    #[arg(long, env = "CIN_NO_SEED", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_seed: bool,
     /// Database connections in the pool.
     #[arg(long, env = "CIN_DB_POOL_SIZE", default_value_t = 10)]
