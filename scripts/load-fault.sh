@@ -24,10 +24,10 @@ work=$(mktemp -d)
 db="cin_load_$(date +%s)"
 db_url="${admin_url%/*}/$db"
 pids=()
-sink_pid=""
 
 cleanup() {
-  for pid in "${pids[@]}" $sink_pid; do kill "$pid" 2>/dev/null || true; done
+  # The sink may have been restarted by the faults, in a subshell: its pid is in a file.
+  for pid in "${pids[@]}" $(cat "$work/sink.pid" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   psql -q "$admin_url" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -42,7 +42,7 @@ cargo bench -p cin-catalogue --bench load --no-run
 start_sink() {
   python3 -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox "$work/maildir" \
     2>>"$work/sink.log" &
-  sink_pid=$!
+  echo $! >"$work/sink.pid"
 }
 mkdir -p "$work/maildir"/{tmp,new,cur}
 start_sink
@@ -70,7 +70,7 @@ faults() {
   echo "== $(date -u +%T) PostgreSQL is back"
   sleep $((seconds / 4))
   echo "== $(date -u +%T) stopping the SMTP sink for 30 s"
-  kill "$sink_pid"; wait "$sink_pid" 2>/dev/null || true
+  kill "$(cat "$work/sink.pid")"
   sleep 30
   start_sink
   echo "== $(date -u +%T) SMTP sink is back"
