@@ -11,7 +11,10 @@ bin="$target/debug/cin-catalogue"
 data=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
-CIN_JWT_SECRET=schemathesis-run CIN_ACCESS_TOKEN_TTL=7200 CIN_LOG=info \
+# Sign-in throttling has its own tests; here it would only turn the fuzzed
+# sign-ins into 429s.
+CIN_JWT_SECRET=schemathesis-run CIN_ACCESS_TOKEN_TTL=7200 CIN_LOG=info CIN_LOG_FORMAT=json \
+  CIN_LOGIN_ATTEMPTS_PER_ACCOUNT=1000000 CIN_LOGIN_ATTEMPTS_PER_ADDRESS=1000000 \
   "$bin" --data-dir "$data" serve --bind "127.0.0.1:$port" > "$data/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data"' EXIT
@@ -46,7 +49,7 @@ for who in "office@example.jp demo-office-pass" "holder@example.jp demo-holder-p
   schemathesis run "$base/openapi.json" "${common[@]}" \
     -H "Authorization: Bearer $(token "$1" "$2")" --exclude-path /api/v1/auth/logout
 done
-if grep -E '" 5[0-9][0-9] ' "$data/server.log"; then
+if grep -E '"status":5[0-9][0-9][,}]' "$data/server.log"; then
   echo "the server answered 5xx (see above)" >&2
   exit 1
 fi

@@ -158,6 +158,8 @@ pub fn save(
         return Err(stale(&current.registry_code));
     }
     write_revision(conn, &row, change.action, &fields, change.actor_id)?;
+    // Inside the caller's transaction, not yet committed.
+    crate::failpoint::hit("registry-saved");
     Ok(row)
 }
 

@@ -27,6 +27,21 @@ pub struct CommonArgs {
     /// Default: `<data dir>/catalogue.sqlite3`.
     #[arg(long, env = "CIN_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// `text` for people, `json` (one object a line) for log collectors.
+    #[arg(
+        long,
+        env = "CIN_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl CommonArgs {
@@ -53,6 +68,20 @@ pub enum Command {
     User(UserCommand),
     /// Rebuild this instance's search index from the database.
     Reindex,
+    /// Copy the SQLite database, consistently, while the service runs
+    /// (for PostgreSQL use `pg_dump`; see the README).
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        output: PathBuf,
+    },
+    /// Replace the SQLite database with a backup, with the service stopped.
+    /// The search index is rebuilt from it on the next start.
+    Restore {
+        /// A file written by `backup`.
+        #[arg(long)]
+        input: PathBuf,
+    },
     /// Load a CIN survey round from its spreadsheet (CSV in UTF-8 or Shift_JIS, or XLSX).
     Import(ImportArgs),
     /// Print the OpenAPI document (or write it to a file).
@@ -296,11 +325,39 @@ pub struct ServeArgs {
     #[arg(long, env = "CIN_REFRESH_TOKEN_DAYS", default_value_t = 30)]
     pub refresh_token_days: i64,
     /// Do not load the sample data into an empty database.
-    #[arg(long, env = "CIN_NO_SEED")]
+    // Falsey parsing so that `CIN_NO_SEED=1` works as the README says
+    // (a plain flag's environment value must be `true` or `false`).
+    #[arg(long, env = "CIN_NO_SEED", value_parser = clap::builder::FalseyValueParser::new())]
     pub no_seed: bool,
     /// Database connections in the pool.
     #[arg(long, env = "CIN_DB_POOL_SIZE", default_value_t = 10)]
     pub pool_size: u32,
+    /// Milliseconds a request waits for a database connection before it is
+    /// answered 503 `database_unavailable`.
+    #[arg(long, env = "CIN_DB_CONNECT_TIMEOUT_MS", default_value_t = 3000)]
+    pub db_connect_timeout_ms: u64,
+    /// Seconds to finish in-flight requests, the current mail batch and the
+    /// index after SIGTERM or Ctrl-C before exiting anyway.
+    #[arg(long, env = "CIN_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
+    /// Sign-in attempts per account in a row before it is throttled (429).
+    #[arg(long, env = "CIN_LOGIN_ATTEMPTS_PER_ACCOUNT", default_value_t = 5)]
+    pub login_attempts_per_account: u32,
+    /// Sign-in attempts per client address in a row before it is throttled.
+    #[arg(long, env = "CIN_LOGIN_ATTEMPTS_PER_ADDRESS", default_value_t = 30)]
+    pub login_attempts_per_address: u32,
+    /// Seconds in which a throttled account or address earns back its full
+    /// number of attempts (one at a time, evenly).
+    #[arg(long, env = "CIN_LOGIN_WINDOW_SECONDS", default_value_t = 900)]
+    pub login_window_seconds: u64,
+    /// `Strict-Transport-Security` max-age in seconds; unset, no HSTS header
+    /// (set it only when clients reach the service over HTTPS).
+    #[arg(long, env = "CIN_HSTS_MAX_AGE")]
+    pub hsts_max_age: Option<u64>,
+    /// Origins allowed to call the API from a browser
+    /// (`https://a.example.org,https://b.example.org`); unset, CORS is off.
+    #[arg(long, env = "CIN_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// How often to apply changes made by other instances, in milliseconds.
     #[arg(long, env = "CIN_INDEX_POLL_MS", default_value_t = 500)]
     pub index_poll_ms: u64,
@@ -321,6 +378,49 @@ pub struct ServeArgs {
     pub reminders: ReminderArgs,
     #[command(flatten)]
     pub mail: MailArgs,
+}
+
+impl ServeArgs {
+    pub fn login_throttle(&self) -> anyhow::Result<crate::auth::throttle::ThrottleSettings> {
+        let positive = |n: u32, name: &str| {
+            std::num::NonZeroU32::new(n).ok_or_else(|| anyhow::anyhow!("{name} must be at least 1"))
+        };
+        if self.login_window_seconds == 0 {
+            anyhow::bail!("CIN_LOGIN_WINDOW_SECONDS must be at least 1");
+        }
+        Ok(crate::auth::throttle::ThrottleSettings {
+            per_account: positive(
+                self.login_attempts_per_account,
+                "CIN_LOGIN_ATTEMPTS_PER_ACCOUNT",
+            )?,
+            per_address: positive(
+                self.login_attempts_per_address,
+                "CIN_LOGIN_ATTEMPTS_PER_ADDRESS",
+            )?,
+            window: std::time::Duration::from_secs(self.login_window_seconds),
+        })
+    }
+
+    /// The CORS origins, each a bare `scheme://host[:port]` (a path or a
+    /// trailing slash would never match a browser's `Origin`).
+    pub fn cors_origins(&self) -> anyhow::Result<Vec<String>> {
+        self.cors_origins
+            .iter()
+            .map(|o| o.trim())
+            .filter(|o| !o.is_empty())
+            .map(|origin| {
+                let url = url::Url::parse(origin)
+                    .map_err(|e| anyhow::anyhow!("CIN_CORS_ORIGINS `{origin}`: {e}"))?;
+                if url.origin().ascii_serialization() != origin {
+                    anyhow::bail!(
+                        "CIN_CORS_ORIGINS `{origin}`: name only the origin, as `{}`",
+                        url.origin().ascii_serialization()
+                    );
+                }
+                Ok(origin.to_string())
+            })
+            .collect()
+    }
 }
 
 /// The defaults (and `CIN_*` environment) as `serve` would take them.

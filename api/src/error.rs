@@ -59,8 +59,10 @@ error_codes! {
     UnreadableFile => ("unreadable_file", UNPROCESSABLE_ENTITY, "The file cannot be read as a survey spreadsheet"),
     ImportRejected => ("import_rejected", UNPROCESSABLE_ENTITY, "The survey file has problems; nothing was imported"),
     PreconditionRequired => ("precondition_required", PRECONDITION_REQUIRED, "This update needs an If-Match header"),
+    QueryTooLong => ("query_too_long", URI_TOO_LONG, "The query string is too long"),
+    TooManyRequests => ("too_many_requests", TOO_MANY_REQUESTS, "Too many attempts; wait before trying again"),
     Internal => ("internal", INTERNAL_SERVER_ERROR, "Internal error"),
-    ServiceUnavailable => ("service_unavailable", SERVICE_UNAVAILABLE, "The service is temporarily unavailable"),
+    DatabaseUnavailable => ("database_unavailable", SERVICE_UNAVAILABLE, "The database is unavailable; try again shortly"),
 }
 
 /// An RFC 9457 problem document.
@@ -88,6 +90,11 @@ pub struct Problem {
     /// The moves allowed from the current state, for `invalid_state_transition`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed: Option<Vec<String>>,
+    /// The request's id, as in the `X-Request-Id` response header and the logs:
+    /// quote it when reporting a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "0b5c2f9e-8a51-4c1e-9d8e-6f0f5a7c3d21")]
+    pub request_id: Option<String>,
 }
 
 /// An error on its way to becoming a problem response.
@@ -97,6 +104,8 @@ pub struct ApiError {
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub allowed: Option<Vec<String>>,
+    /// Seconds the client should wait, sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -106,6 +115,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             allowed: None,
+            retry_after: None,
         }
     }
 
@@ -156,7 +166,18 @@ impl ApiError {
             detail: self.detail.clone(),
             errors: self.errors.clone(),
             allowed: self.allowed.clone(),
+            request_id: crate::ops::request_id::current(),
         }
+    }
+
+    /// The database could not be reached (a pool timeout, a refused or lost
+    /// connection): the client may retry, so 503 rather than 500.
+    pub fn database_unavailable(reason: impl std::fmt::Display) -> Self {
+        tracing::warn!(%reason, "database unavailable");
+        Self::new(
+            ErrorCode::DatabaseUnavailable,
+            "The database is unavailable; try again shortly",
+        )
     }
 }
 
@@ -177,6 +198,9 @@ impl ResponseError for ApiError {
         if self.code.status() == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         response.json(self.problem())
     }
 }
@@ -184,13 +208,7 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unavailable(reason) => {
-                tracing::warn!(%reason, "database unavailable");
-                ApiError::new(
-                    ErrorCode::ServiceUnavailable,
-                    "The database is unavailable; try again shortly",
-                )
-            }
+            StoreError::Unavailable(reason) => ApiError::database_unavailable(reason),
             StoreError::Query(err) => ApiError::from(err),
         }
     }
@@ -201,13 +219,15 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match err {
             Error::NotFound => ApiError::not_found("Not found"),
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                tracing::warn!(reason = info.message(), "database connection closed");
-                ApiError::new(
-                    ErrorCode::ServiceUnavailable,
-                    "The database is unavailable; try again shortly",
-                )
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => ApiError::database_unavailable(info.message()),
+            // A connection lost inside a transaction leaves it unable to roll back.
+            Error::BrokenTransactionManager => {
+                ApiError::database_unavailable("the connection broke inside a transaction")
             }
+            Error::RollbackErrorOnCommit { commit_error, .. } => ApiError::from(*commit_error),
             other => ApiError::internal(other),
         }
     }

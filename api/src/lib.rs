@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod backup;
 pub mod catalogue;
 pub mod clock;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod extract;
 pub mod failpoint;
 pub mod mail;
 pub mod openapi;
+pub mod ops;
 pub mod reminders;
 pub mod routes;
 pub mod scheduler;

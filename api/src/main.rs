@@ -6,7 +6,8 @@ use clap::Parser;
 use cin_catalogue::accounts::{self, Language, NewUser};
 use cin_catalogue::clock::{Clock, SystemClock};
 use cin_catalogue::config::{
-    Cli, Command, ConsultationsCommand, ImportArgs, RemindersCommand, ServeArgs, UserCommand,
+    Cli, Command, ConsultationsCommand, ImportArgs, LogFormat, RemindersCommand, ServeArgs,
+    UserCommand,
 };
 use cin_catalogue::domain::role::Role;
 use cin_catalogue::startup::{Application, Settings};
@@ -15,15 +16,18 @@ use cin_catalogue::{consultations, openapi, seed};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let common = cli.common;
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CIN_LOG")
                 .unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
-    let common = cli.common;
+        .with_writer(std::io::stderr);
+    match common.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     match cli
         .command
@@ -42,7 +46,18 @@ async fn main() -> anyhow::Result<()> {
                 serve.bind.ip(),
                 app.port()
             );
-            app.run_until_stopped().await?;
+            app.run_until_signalled().await?;
+        }
+        Command::Backup { output } => {
+            cin_catalogue::backup::backup(&store(&common.database_url())?, &output)?;
+            println!("backed up to {}", output.display());
+        }
+        Command::Restore { input } => {
+            cin_catalogue::backup::restore(&common.database_url(), &common.data_dir, &input)?;
+            println!(
+                "restored from {}; the search index is rebuilt on the next start",
+                input.display()
+            );
         }
         Command::Migrate => {
             let applied = store(&common.database_url())?.migrate()?;

@@ -22,6 +22,7 @@ use crate::routes::{self, consultations, registries, MAX_PER_PAGE};
     paths(
         routes::health::healthz,
         routes::health::readyz,
+        routes::metrics::metrics,
         routes::auth::token,
         routes::auth::refresh,
         routes::auth::logout,

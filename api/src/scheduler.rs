@@ -5,6 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
 use crate::auth::tokens::TokenKeys;
 use crate::clock::Clock;
 use crate::error::ApiError;
@@ -41,15 +44,26 @@ impl MailJobs {
     }
 }
 
-/// Starts the loops; an interval of zero leaves that job off.
-pub fn spawn(jobs: Arc<MailJobs>, send_every: Duration, remind_every: Duration) {
+/// Starts the loops; an interval of zero leaves that job off. Each loop ends
+/// when `stopped` turns true, after the pass or batch it is in.
+pub fn spawn(
+    jobs: Arc<MailJobs>,
+    send_every: Duration,
+    remind_every: Duration,
+    stopped: watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
     if !remind_every.is_zero() {
         let jobs = jobs.clone();
-        tokio::spawn(async move {
+        let mut stopped = stopped.clone();
+        tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(remind_every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopped.changed() => return,
+                }
                 match jobs.remind().await {
                     Ok(report) if report.reminders + report.escalations > 0 => {
                         tracing::info!(?report, "reminder pass");
@@ -62,14 +76,18 @@ pub fn spawn(jobs: Arc<MailJobs>, send_every: Duration, remind_every: Duration) 
                     Err(e) => tracing::warn!(error = %e, "reminder pass failed; retrying later"),
                 }
             }
-        });
+        }));
     }
     if !send_every.is_zero() {
-        tokio::spawn(async move {
+        let mut stopped = stopped;
+        tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(send_every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopped.changed() => return,
+                }
                 match jobs.send().await {
                     Ok(report) if report != DeliveryReport::default() => {
                         tracing::info!(?report, "mail sender");
@@ -78,6 +96,7 @@ pub fn spawn(jobs: Arc<MailJobs>, send_every: Duration, remind_every: Duration) 
                     Err(e) => tracing::warn!(error = %e, "mail sender failed; retrying later"),
                 }
             }
-        });
+        }));
     }
+    tasks
 }

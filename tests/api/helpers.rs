@@ -76,6 +76,8 @@ pub struct TestApp {
 pub struct Response {
     pub status: StatusCode,
     pub headers: reqwest::header::HeaderMap,
+    /// A problem body comes without its `request_id`, which `read` checked
+    /// against the `X-Request-Id` header, so that tests can compare the rest whole.
     pub body: Value,
 }
 
@@ -109,6 +111,17 @@ impl TestApp {
 
     /// `seed`: load the sample catalogue and demo users.
     pub async fn spawn_with(backend: &Backend, seed: bool) -> TestApp {
+        Self::spawn_configured(backend, seed, |_| {}, |url| url.to_string()).await
+    }
+
+    /// `configure` changes the settings the tests otherwise use; `connect`
+    /// turns the test database's URL into the one the app is given (a proxy).
+    pub async fn spawn_configured(
+        backend: &Backend,
+        seed: bool,
+        configure: impl FnOnce(&mut ServeArgs),
+        connect: impl FnOnce(&str) -> String,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let (database_url, db) = match backend {
             Backend::Sqlite => (
@@ -136,7 +149,14 @@ impl TestApp {
             }
         };
         let clock = Arc::new(ManualClock::new(start_time()));
-        let address = start_instance(&database_url, dir.path(), seed, clock.clone()).await;
+        let address = start_instance(
+            &connect(&database_url),
+            dir.path(),
+            seed,
+            clock.clone(),
+            configure,
+        )
+        .await;
         TestApp {
             address,
             client: reqwest::Client::new(),
@@ -150,8 +170,14 @@ impl TestApp {
     /// A second instance on the same database, with its own data dir and index.
     pub async fn sibling(&self) -> Sibling {
         let dir = tempfile::tempdir().expect("temp dir");
-        let address =
-            start_instance(&self.database_url, dir.path(), false, self.clock.clone()).await;
+        let address = start_instance(
+            &self.database_url,
+            dir.path(),
+            false,
+            self.clock.clone(),
+            |_| {},
+        )
+        .await;
         Sibling { address, _dir: dir }
     }
 
@@ -327,8 +353,9 @@ async fn start_instance(
     data_dir: &std::path::Path,
     seed: bool,
     clock: Arc<ManualClock>,
+    configure: impl FnOnce(&mut ServeArgs),
 ) -> String {
-    let serve = ServeArgs {
+    let mut serve = ServeArgs {
         bind: "127.0.0.1:0".parse().unwrap(),
         jwt_secret: Some(JWT_SECRET.to_string()),
         no_seed: !seed,
@@ -338,8 +365,12 @@ async fn start_instance(
         // times they choose (`crate::mail_sink`).
         send_every_seconds: 0,
         remind_every_minutes: 0,
+        // Tests sign in as often as they like; the throttling test sets its own limits.
+        login_attempts_per_account: 10_000,
+        login_attempts_per_address: 10_000,
         ..ServeArgs::default()
     };
+    configure(&mut serve);
     let app = Application::build(Settings {
         database_url: database_url.to_string(),
         data_dir: data_dir.to_path_buf(),
@@ -357,12 +388,27 @@ async fn read(response: reqwest::Response) -> Response {
     let status = response.status();
     let headers = response.headers().clone();
     let bytes = response.bytes().await.expect("body read");
-    let body = if bytes.is_empty() {
+    let mut body = if bytes.is_empty() {
         Value::Null
     } else {
         serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
+    let header_id = headers
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert!(header_id.is_some(), "every response names its request id");
+    if headers
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes() == b"application/problem+json")
+    {
+        let body_id = body.as_object_mut().and_then(|o| o.remove("request_id"));
+        assert_eq!(
+            body_id.as_ref().and_then(Value::as_str),
+            header_id.as_deref(),
+            "a problem carries the request id of its response header"
+        );
+    }
     Response {
         status,
         headers,

@@ -29,12 +29,14 @@ macro_rules! on_both_backends {
 mod auth;
 mod browser;
 mod consultations;
+mod db_proxy;
 mod errors;
 mod helpers;
 mod linked_data;
 mod mail;
 mod mail_sink;
 mod openapi;
+mod operations;
 mod pages;
 mod recovery;
 mod registries;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::db_proxy::DbProxy;
 use crate::helpers::{registry_codes, Backend, TestApp, JWT_SECRET};
 
 /// The server binary, built beside this test binary by `cargo test`.
@@ -110,6 +111,42 @@ impl Server {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
+
+    /// SIGTERM, as a service manager stops it; returns at once.
+    pub fn terminate(&self) {
+        let pid = libc::pid_t::try_from(self.child.id()).unwrap();
+        // SAFETY: kill(2) on our own child's pid, which it cannot outlive
+        // unwaited (we hold the `Child`).
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    }
+
+    /// Waits for the process to end on its own.
+    pub fn wait(mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
+    }
+
+    /// SIGTERM and the exit status.
+    pub fn stop(self) -> std::process::ExitStatus {
+        self.terminate();
+        self.wait()
+    }
+}
+
+/// Runs the binary's command line (`backup`, `restore`) on the data dir.
+fn command(data_dir: &Path, args: &[&str]) -> std::process::Output {
+    let output = Command::new(binary())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("CIN_DATABASE_URL")
+        .output()
+        .expect("the command runs");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
 }
 
 async fn login(client: &reqwest::Client, base: &str) -> String {
@@ -239,4 +276,219 @@ async fn a_second_instance_finds_changes_made_through_the_first() {
     assert!(search_codes(&client, &second.address, "JNBCR")
         .await
         .is_empty());
+}
+
+async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
+async fn set_acronym(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    code: &str,
+    acronym: &str,
+) -> reqwest::Result<reqwest::Response> {
+    let path = format!("{base}/api/v1/registries/{code}");
+    let etag = client.get(&path).send().await.unwrap().headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    client
+        .patch(&path)
+        .bearer_auth(token)
+        .header("If-Match", etag)
+        .json(&json!({ "acronym": acronym }))
+        .send()
+        .await
+}
+
+/// SIGTERM while a write is inside its transaction: the server lets it
+/// finish, answers it, brings the index up to date and exits 0. The write is
+/// then wholly there, in the database and in search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_write_finishes_it_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reqwest::Client::new();
+    // Seed, and sign in here: signing in writes, and would stop at the failpoint below.
+    let first = Server::start(dir.path(), None);
+    let token = login(&client, &first.base).await;
+    let status = tokio::task::spawn_blocking(move || first.stop())
+        .await
+        .unwrap();
+    assert!(status.success(), "an idle server exits 0: {status}");
+
+    let mut server = Server::start(dir.path(), Some("registry-saved:until-shutdown"));
+    let write = {
+        let (client, base) = (client.clone(), server.base.clone());
+        tokio::spawn(
+            async move { set_acronym(&client, &base, &token, "CIN-R-000003", "QUOLL").await },
+        )
+    };
+    let status = tokio::task::spawn_blocking(move || {
+        server.wait_for("failpoint reached");
+        server.terminate();
+        server.wait_for("shutting down");
+        server.wait()
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "exit status {status}");
+    let answered = write
+        .await
+        .unwrap()
+        .expect("the write in flight was answered");
+    assert_eq!(answered.status(), StatusCode::OK);
+
+    let restarted = Server::start(dir.path(), None);
+    let read = get_json(
+        &client,
+        &format!("{}/api/v1/registries/CIN-R-000003", restarted.base),
+    )
+    .await;
+    assert_eq!(read["record"]["acronym"], "QUOLL");
+    assert_eq!(
+        search_codes(&client, &restarted.base, "quoll").await,
+        vec!["CIN-R-000003"]
+    );
+    assert!(restarted.stop().success());
+}
+
+/// A search answer without its relevance scores: a rebuilt index has no
+/// deleted documents left from earlier edits, which shifts the term statistics
+/// (and so the scores) a little while the hits and their order stay the same.
+fn without_scores(mut body: Value) -> Value {
+    if let Some(items) = body.get_mut("items").and_then(Value::as_array_mut) {
+        for item in items {
+            if let Some(item) = item.as_object_mut() {
+                item.remove("score");
+            }
+        }
+    }
+    body
+}
+
+/// The restore drill: back up a running server, change more, stop it,
+/// restore, start again: the catalogue and the search answer as at the backup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_then_restore_gives_back_the_same_catalogue_and_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let backups = tempfile::tempdir().unwrap();
+    let backup = backups.path().join("catalogue-backup.sqlite3");
+    let client = reqwest::Client::new();
+    let server = Server::start(dir.path(), None);
+    let token = login(&client, &server.base).await;
+    let saved = set_acronym(&client, &server.base, &token, "CIN-R-000003", "WOMBAT")
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::OK);
+    let views = [
+        "/api/v1/registries?per_page=100",
+        "/api/v1/registries/CIN-R-000003",
+        "/api/v1/registries/search?q=wombat",
+        "/api/v1/registries/search?q=%E3%81%8C%E3%82%93&per_page=100",
+        "/api/v1/registries/search?disease_area=oncology&per_page=100",
+    ];
+    let mut before = Vec::new();
+    for view in views {
+        before.push(without_scores(
+            get_json(&client, &format!("{}{view}", server.base)).await,
+        ));
+    }
+
+    command(
+        dir.path(),
+        &["backup", "--output", backup.to_str().unwrap()],
+    );
+    // After the backup: lost by the restore.
+    let later = set_acronym(&client, &server.base, &token, "CIN-R-000003", "KOALA")
+        .await
+        .unwrap();
+    assert_eq!(later.status(), StatusCode::OK);
+    assert!(tokio::task::spawn_blocking(move || server.stop())
+        .await
+        .unwrap()
+        .success());
+
+    command(
+        dir.path(),
+        &["restore", "--input", backup.to_str().unwrap()],
+    );
+    let restored = Server::start(dir.path(), None);
+    for (view, before) in views.iter().zip(&before) {
+        let after = without_scores(get_json(&client, &format!("{}{view}", restored.base)).await);
+        assert_eq!(&after, before, "{view}");
+    }
+    assert!(search_codes(&client, &restored.base, "koala")
+        .await
+        .is_empty());
+    assert!(restored.stop().success());
+}
+
+/// PostgreSQL goes away (a proxy between the app and it is cut): requests
+/// get 503 problems and /readyz says not ready; when it is back, the service
+/// recovers by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_database_is_503_and_the_service_recovers_by_itself() {
+    let Some(postgres) = Backend::postgres() else {
+        return;
+    };
+    let Backend::Postgres { admin_url } = &postgres else {
+        unreachable!()
+    };
+    let proxy = DbProxy::start(admin_url).await;
+    let app = TestApp::spawn_configured(
+        &postgres,
+        true,
+        |serve| serve.db_connect_timeout_ms = 500,
+        |url| proxy.url(url),
+    )
+    .await;
+    let office = app.login("office").await;
+    let path = "/api/v1/registries/CIN-R-000001";
+    assert_eq!(app.get(path, None).await.status, StatusCode::OK);
+
+    proxy.cut();
+    let lost = app.get(path, None).await;
+    assert_eq!(lost.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        lost.body,
+        json!({
+            "type": "urn:cin-catalogue:problem:database_unavailable",
+            "title": "The database is unavailable; try again shortly",
+            "status": 503,
+            "code": "database_unavailable",
+            "detail": "The database is unavailable; try again shortly"
+        })
+    );
+    let etag = "\"1\"";
+    let write = app
+        .patch(path, &office, etag, &json!({"acronym": "ECHIDNA"}))
+        .await;
+    assert_eq!(write.status, StatusCode::SERVICE_UNAVAILABLE);
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready.body["code"], "database_unavailable");
+
+    proxy.restore();
+    // Each try waits at most the connect timeout: bounded, and no sleeping.
+    let mut ready = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..100 {
+        ready = app.get("/readyz", None).await.status;
+        if ready == StatusCode::OK {
+            break;
+        }
+    }
+    assert_eq!(
+        ready,
+        StatusCode::OK,
+        "ready again once the database is back"
+    );
+    let etag = app.get(path, None).await.etag();
+    let saved = app
+        .patch(path, &office, &etag, &json!({"acronym": "ECHIDNA"}))
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let found = app.get("/api/v1/registries/search?q=echidna", None).await;
+    assert_eq!(registry_codes(&found.body), vec!["CIN-R-000001"]);
 }

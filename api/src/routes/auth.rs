@@ -1,6 +1,6 @@
 //! Sign-in, token refresh with rotation, sign-out, and who am I.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -53,17 +53,20 @@ pub struct TokenPair {
         (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Missing or mistyped field", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many attempts for this account or from this address; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 #[post("/auth/token")]
 pub async fn token(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: JsonBody<Credentials>,
 ) -> Result<HttpResponse, ApiError> {
     let SignedIn {
         user,
         session_id,
         refresh_token,
-    } = sign_in(&state, body.0).await?;
+    } = sign_in(&state, body.0, req.peer_addr().map(|a| a.ip())).await?;
     Ok(HttpResponse::Ok().json(pair(
         &state,
         &user.id,
@@ -81,13 +84,28 @@ pub struct SignedIn {
     pub refresh_token: String,
 }
 
-/// Checks the password and opens a session; the API and the sign-in page both sign in here.
-pub async fn sign_in(state: &AppState, credentials: Credentials) -> Result<SignedIn, ApiError> {
+/// Checks the password and opens a session; the API and the sign-in page both
+/// sign in here, throttled per account and per client `address`.
+pub async fn sign_in(
+    state: &AppState,
+    credentials: Credentials,
+    address: Option<std::net::IpAddr>,
+) -> Result<SignedIn, ApiError> {
     let Credentials {
         email,
         password: given,
     } = credentials;
     let email = email.trim().to_lowercase();
+    state
+        .login_throttle
+        .attempt(&email, address)
+        .map_err(|seconds| ApiError {
+            retry_after: Some(seconds),
+            ..ApiError::new(
+                ErrorCode::TooManyRequests,
+                format!("Too many sign-in attempts; try again in {seconds} s"),
+            )
+        })?;
     let user = {
         let email = email.clone();
         state

@@ -37,7 +37,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         }))
     } else {
         Err(ApiError::new(
-            ErrorCode::ServiceUnavailable,
+            ErrorCode::DatabaseUnavailable,
             "The database does not answer",
         ))
     }

@@ -7,6 +7,7 @@ pub mod confirmations;
 pub mod consultations;
 pub mod dcat;
 pub mod health;
+pub mod metrics;
 pub mod outbox;
 pub mod registries;
 pub mod survey;
@@ -123,6 +124,7 @@ pub fn with_etag<T: Serialize>(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
+        .service(metrics::metrics)
         .service(confirmations::confirm_page)
         .service(confirmations::confirm_form)
         .service(

@@ -93,8 +93,11 @@ impl ManageConnection for ConnectionManager {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        std::thread::panicking()
+    /// A connection whose server went away or whose transaction could not be
+    /// rolled back is dropped rather than handed out again.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        std::thread::panicking() || conn.is_broken()
     }
 }
 
@@ -129,8 +132,30 @@ fn sqlite_writer_for(url: &str) -> Arc<std::sync::Mutex<()>> {
         .clone()
 }
 
+/// How long a request waits for a connection before it is answered 503, when
+/// nothing else is said (the command line, the tests' own stores).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The pool's connections now (for the metrics).
+#[derive(Debug, Clone, Copy)]
+pub struct PoolState {
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 impl Store {
     pub fn connect(url: &str, pool_size: u32) -> StoreResult<Store> {
+        Store::connect_with_timeout(url, pool_size, CONNECT_TIMEOUT)
+    }
+
+    /// `timeout`: how long to wait for a connection (from the pool, or a new
+    /// one when the database was away) before giving up with `Unavailable`.
+    pub fn connect_with_timeout(
+        url: &str,
+        pool_size: u32,
+        timeout: Duration,
+    ) -> StoreResult<Store> {
         let backend = Backend::from_url(url);
         if backend == Backend::Sqlite {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
@@ -149,7 +174,7 @@ impl Store {
         let pool = r2d2::Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(timeout)
             .test_on_check_out(true)
             .build(manager)
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
@@ -166,6 +191,15 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        }
     }
 
     fn conn(&self) -> StoreResult<PooledDb> {

@@ -264,3 +264,11 @@ pub fn requeue(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryRes
         .execute(conn)
         .map(|n| n == 1)
 }
+
+/// How many rows are in each status (for the metrics).
+pub fn count_by_status(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    outbox::table
+        .group_by(outbox::status)
+        .select((outbox::status, diesel::dsl::count_star()))
+        .load(conn)
+}

@@ -3,7 +3,7 @@
 
 use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use maud::html;
 use serde::Deserialize;
 
@@ -87,6 +87,7 @@ pub async fn login_page(page: Page, query: web::Query<NextQuery>) -> HttpRespons
 #[post("/login")]
 pub async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     page: Page,
     form: web::Form<LoginForm>,
 ) -> HttpResponse {
@@ -99,7 +100,7 @@ pub async fn login(
         email: form.email.clone(),
         password: form.password,
     };
-    match sign_in(&state, credentials).await {
+    match sign_in(&state, credentials, req.peer_addr().map(|a| a.ip())).await {
         Ok(SignedIn {
             user, session_id, ..
         }) => {
@@ -120,6 +121,13 @@ pub async fn login(
         Err(e) if e.code == ErrorCode::InvalidCredentials => {
             login_form(&page, StatusCode::UNAUTHORIZED, &next, &form.email, true)
         }
+        Err(e) if e.code == ErrorCode::TooManyRequests => page.error(
+            StatusCode::TOO_MANY_REQUESTS,
+            page.t(
+                "ログインの試行が多すぎます。しばらくしてからもう一度お試しください。",
+                "Too many sign-in attempts; please try again later.",
+            ),
+        ),
         Err(e) => {
             tracing::error!(detail = %e.detail, "sign-in page failed");
             page.error(

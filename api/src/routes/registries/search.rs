@@ -237,10 +237,12 @@ pub async fn search(
         FACETS.iter().map(|f| f.to_string()).collect(),
     )?;
     let search = state.search.clone();
+    let timer = state.metrics.search_seconds.start_timer();
     let found = tokio::task::spawn_blocking(move || search.index().search(&request))
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
+    timer.observe_duration();
     let codes: Vec<String> = found.hits.iter().map(|h| h.code.clone()).collect();
     let rows = state
         .store
