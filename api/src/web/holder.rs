@@ -159,26 +159,21 @@ pub async fn confirm_no_change(
 
 /// An API refusal as a page: 403 and 404 in the reader's words, others as they are.
 fn refused(page: &Page, e: ApiError) -> HttpResponse {
-    match e.code {
-        ErrorCode::NotFound => page.error(
-            StatusCode::NOT_FOUND,
-            page.t(
+    page.refusal(
+        e,
+        &[
+            (
+                ErrorCode::NotFound,
                 "このレジストリは見つかりません。",
                 "There is no such registry.",
             ),
-        ),
-        ErrorCode::Forbidden => page.error(
-            StatusCode::FORBIDDEN,
-            page.t(
+            (
+                ErrorCode::Forbidden,
                 "このレジストリを編集できるのは、担当者と事務局だけです。",
                 "Only this registry's holders and the office may change it.",
             ),
-        ),
-        _ => {
-            tracing::error!(detail = %e.detail, "holder page failed");
-            page.error(e.code.status(), &e.detail)
-        }
-    }
+        ],
+    )
 }
 
 #[get("/my/registries/{code}/edit")]

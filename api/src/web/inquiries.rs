@@ -200,19 +200,14 @@ pub async fn send_inquiry(
 }
 
 fn failed(page: &Page, e: ApiError) -> HttpResponse {
-    match e.code {
-        ErrorCode::NotFound => page.error(
-            StatusCode::NOT_FOUND,
-            page.t(
-                "この問い合わせは見つかりません。",
-                "There is no such inquiry.",
-            ),
-        ),
-        _ => {
-            tracing::error!(detail = %e.detail, "inquiry page failed");
-            page.error(e.code.status(), &e.detail)
-        }
-    }
+    page.refusal(
+        e,
+        &[(
+            ErrorCode::NotFound,
+            "この問い合わせは見つかりません。",
+            "There is no such inquiry.",
+        )],
+    )
 }
 
 /// The inquiries a signed-in user may see, newest first.

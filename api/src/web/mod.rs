@@ -22,6 +22,7 @@ use maud::Markup;
 
 use crate::auth::CurrentUser;
 use crate::domain::role::Role;
+use crate::error::{ApiError, ErrorCode};
 
 pub use layout::Lang;
 
@@ -194,6 +195,16 @@ impl Page {
     }
 
     /// A page saying what went wrong, in the reader's language.
+    /// An API refusal as a page: the codes in `words` in the reader's words
+    /// (ja, en), any other with the API's own status and detail, and logged.
+    pub fn refusal(&self, e: ApiError, words: &[(ErrorCode, &str, &str)]) -> HttpResponse {
+        if let Some((_, ja, en)) = words.iter().find(|(code, ..)| *code == e.code) {
+            return self.error(e.code.status(), self.t(ja, en));
+        }
+        tracing::error!(detail = %e.detail, path = %self.path, "page failed");
+        self.error(e.code.status(), &e.detail)
+    }
+
     pub fn error(&self, status: StatusCode, message: &str) -> HttpResponse {
         let title = match status {
             StatusCode::NOT_FOUND => self.t("ページが見つかりません", "Page not found"),
